@@ -1,0 +1,16 @@
+/**
+ * Thrown by every parser on input it cannot fully account for. Parsers never return a silent
+ * partial result: an unknown or truncated line is an error naming the parser, the line number
+ * and the offending text.
+ */
+export class ParseError extends Error {
+  constructor(
+    readonly parser: string,
+    readonly line: number | undefined,
+    readonly text: string,
+    detail: string,
+  ) {
+    super(`${parser}: ${detail}${line !== undefined ? ` at line ${line}` : ""}: ${JSON.stringify(text.slice(0, 200))}`);
+    this.name = "ParseError";
+  }
+}
