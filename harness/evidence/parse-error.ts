@@ -4,13 +4,14 @@
  * and the offending text.
  */
 export class ParseError extends Error {
-  constructor(
-    readonly parser: string,
-    readonly line: number | undefined,
-    readonly text: string,
-    detail: string,
-  ) {
+  readonly parser: string;
+  readonly line: number | undefined;
+  readonly text: string;
+  constructor(parser: string, line: number | undefined, text: string, detail: string) {
     super(`${parser}: ${detail}${line !== undefined ? ` at line ${line}` : ""}: ${JSON.stringify(text.slice(0, 200))}`);
     this.name = "ParseError";
+    this.parser = parser;
+    this.line = line;
+    this.text = text;
   }
 }

@@ -29,11 +29,15 @@ export interface Executor {
 }
 
 export class ExecError extends Error {
-  constructor(readonly result: ExecResult, readonly where: string) {
+  readonly result: ExecResult;
+  readonly where: string;
+  constructor(result: ExecResult, where: string) {
     super(
       `${where}: \`${result.command}\` ${result.timedOut ? "timed out" : `exited ${result.exitCode}`} after ${result.durationMs} ms` +
         (result.stderr.trim() ? `\n${result.stderr.trim().slice(-2000)}` : ""),
     );
     this.name = "ExecError";
+    this.result = result;
+    this.where = where;
   }
 }

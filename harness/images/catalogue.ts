@@ -1,0 +1,95 @@
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { z } from "zod";
+
+/**
+ * The catalogue (catalogue.yaml) is data: every image the suites need, pinned, with the upstream
+ * reference a user with internet would pull and how the offline forge builds an equivalent here;
+ * and every upstream manifest, pinned by release URL + sha256 and by the Go module that carries
+ * the same file. The mirror, the installers and the forge all read it through this module.
+ */
+export const CATALOGUE_DIR = dirname(fileURLToPath(import.meta.url));
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and dashes");
+const imageRef = z
+  .string()
+  .regex(/^[a-z0-9.-]+(?::\d+)?\/[a-z0-9._/-]+(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/, "a fully qualified image reference such as quay.io/metallb/speaker:v0.15.2");
+
+const DebootstrapBuild = z.object({
+  kind: z.literal("debootstrap"),
+  suite: z.string(),
+  variant: z.enum(["minbase", "buildd", "fakechroot"]).default("minbase"),
+  packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/)).default([]),
+});
+const DockerfileBuild = z.object({
+  kind: z.literal("dockerfile"),
+  /** the catalogue image this one is built FROM (passed as build-arg BASE) */
+  from: name,
+  /** build context directory, relative to harness/images/ */
+  dir: z.string(),
+  /** further catalogue images whose tags are passed as build-args (NAME_IMAGE=…) */
+  uses: z.array(name).default([]),
+});
+/** Built by a custom step (node image, Go-built components): `step` names the forge module that does it. */
+const CustomBuild = z.object({
+  kind: z.literal("custom"),
+  step: z.string(),
+  from: name.optional(),
+  inputs: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const ImageEntry = z.object({
+  name,
+  ref: imageRef.nullable(),
+  purpose: z.string(),
+  build: z.discriminatedUnion("kind", [DebootstrapBuild, DockerfileBuild, CustomBuild]),
+});
+export type ImageEntry = z.infer<typeof ImageEntry>;
+
+export const ManifestEntry = z.object({
+  name,
+  version: z.string(),
+  url: z.url(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "64 lower-case hex digits"),
+  goModule: z.object({ path: z.string(), version: z.string(), file: z.string() }),
+});
+export type ManifestEntry = z.infer<typeof ManifestEntry>;
+
+export const Catalogue = z
+  .object({ images: z.array(ImageEntry), manifests: z.array(ManifestEntry).default([]) })
+  .superRefine((c, ctx) => {
+    const names = new Set<string>();
+    for (const [i, img] of c.images.entries()) {
+      if (names.has(img.name)) ctx.addIssue({ code: "custom", path: ["images", i, "name"], message: `duplicate image name ${img.name}` });
+      names.add(img.name);
+    }
+    for (const [i, img] of c.images.entries()) {
+      const deps = img.build.kind === "dockerfile" ? [img.build.from, ...img.build.uses] : img.build.kind === "custom" && img.build.from ? [img.build.from] : [];
+      for (const d of deps)
+        if (!names.has(d)) ctx.addIssue({ code: "custom", path: ["images", i, "build"], message: `${img.name} builds from unknown image ${d}` });
+    }
+  });
+export type Catalogue = z.infer<typeof Catalogue>;
+
+export function parseCatalogue(text: string, source = "catalogue.yaml"): Catalogue {
+  const r = Catalogue.safeParse(parse(text));
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new Error(`${source} is not a valid catalogue:\n${lines.join("\n")}`);
+  }
+  return r.data;
+}
+
+let cached: Catalogue | undefined;
+export function loadCatalogue(): Catalogue {
+  cached ??= parseCatalogue(readFileSync(join(CATALOGUE_DIR, "catalogue.yaml"), "utf8"));
+  return cached;
+}
+
+export function imageEntry(name: string, cat: Catalogue = loadCatalogue()): ImageEntry {
+  const e = cat.images.find((i) => i.name === name);
+  if (!e) throw new Error(`catalogue has no image named "${name}" (known: ${cat.images.map((i) => i.name).join(", ")})`);
+  return e;
+}
