@@ -1,0 +1,36 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { expectGolden } from "../testing/golden.ts";
+import { renderKindConfig } from "./render.ts";
+import { loadTopology, nodeNames, parseTopology } from "./topology.ts";
+
+const topo = (n: string) => loadTopology(join(import.meta.dirname, "..", "..", "fixtures", "topologies", `${n}.yaml`));
+const base = { nodeImage: "kindest/node:v1.34.0", kubeProxyMode: "iptables" as const };
+
+describe("cluster/render", () => {
+  it("renders the seed-000 seven-node topology (kubeadm v1beta3, as the seed's kind 1.31 era wrote it)", () => {
+    expectGolden("kind-config/meridio-ipam.v1beta3.yaml", renderKindConfig(topo("meridio-ipam"), { ...base, kubeadmApi: "v1beta3" }));
+  });
+  it("renders the seed-000 topology for kubeadm v1beta4 with mirrors mounted", () => {
+    expectGolden(
+      "kind-config/meridio-ipam.v1beta4.yaml",
+      renderKindConfig(topo("meridio-ipam"), { ...base, kubeadmApi: "v1beta4", certsDir: "/var/lib/netconform/run/certs.d" }),
+    );
+  });
+  it("renders the default 1+2 topology in iptables mode", () => {
+    expectGolden("kind-config/default.yaml", renderKindConfig(topo("default"), { ...base, kubeadmApi: "v1beta4", certsDir: "/x/certs.d" }));
+  });
+  it("lets a topology pin its kube-proxy mode over the run's", () => {
+    expect(renderKindConfig(topo("meridio-ipam"), { ...base, kubeadmApi: "v1beta4" })).toContain("kubeProxyMode: ipvs");
+  });
+  it("never writes legacy registry.mirrors patches", () => {
+    expect(renderKindConfig(topo("default"), { ...base, kubeadmApi: "v1beta4", certsDir: "/x" })).not.toContain("registry.mirrors");
+  });
+  it("names nodes as kind does", () => {
+    expect(nodeNames("nc", topo("meridio-ipam"))).toEqual(["nc-control-plane", "nc-worker", "nc-worker2", "nc-worker3", "nc-worker4", "nc-worker5", "nc-worker6"]);
+  });
+  it("rejects a topology without a control plane and a malformed taint", () => {
+    expect(() => parseTopology("name: x\nnodes: [{role: worker}]", "t.yaml")).toThrow(/nodes: needs at least one control-plane/);
+    expect(() => parseTopology("name: x\nnodes: [{role: control-plane, taints: [dedicated]}]", "t.yaml")).toThrow(/nodes\.0\.taints\.0: key\[=value\]:NoSchedule/);
+  });
+});
