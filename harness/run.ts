@@ -1,0 +1,126 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { LABEL_KEEP, LABEL_ROLE, LABEL_RUN, dockerode, listByLabel, removeContainer, removeNetwork, removeVolume } from "./adapters/docker.ts";
+import { type RunConfig, loadConfig } from "./config.ts";
+import { log } from "./log.ts";
+
+/**
+ * A run: the id every object it creates is labelled with, and the list of what to undo.
+ * Teardown runs in reverse order on success, on failure and on SIGINT/SIGTERM; `keep` decides
+ * whether anything is left on purpose. A ledger volume (nc-run-<id>) records in docker itself which
+ * kind cluster the run created, so a later `sweep(id)` can find it even after the process died.
+ */
+export const LABEL_CLUSTER = "io.netconform.cluster";
+
+export class Run {
+  readonly id: string;
+  readonly config: RunConfig;
+  readonly dir: string;
+  failed = false;
+  private readonly undo: Array<{ what: string; fn: () => Promise<void> }> = [];
+  private tornDown = false;
+  private signalHandler: ((sig: NodeJS.Signals) => void) | undefined;
+
+  constructor(config: RunConfig = loadConfig()) {
+    this.config = config;
+    this.id = config.runId ?? process.env.NETCONFORM_RUN_ID ?? `nc-${Date.now().toString(36)}`;
+    this.dir = join(config.artifactsDir, this.id);
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  labels(role: string, extra: Record<string, string> = {}): Record<string, string> {
+    return { [LABEL_RUN]: this.id, [LABEL_ROLE]: role, ...extra };
+  }
+
+  /** register how to undo something just created; undone last-in first-out */
+  defer(what: string, fn: () => Promise<void>): void {
+    this.undo.push({ what, fn });
+  }
+
+  /** should teardown keep what this run created? */
+  keeping(): boolean {
+    return this.config.keep === "always" || (this.config.keep === "on-failure" && this.failed);
+  }
+
+  async teardown(): Promise<{ removed: string[]; kept: string[]; errors: string[] }> {
+    const out = { removed: [] as string[], kept: [] as string[], errors: [] as string[] };
+    if (this.tornDown) return out;
+    this.tornDown = true;
+    if (this.keeping()) {
+      out.kept = this.undo.map((u) => u.what);
+      log.warn(`keeping ${out.kept.length} objects of run ${this.id} (keep=${this.config.keep}${this.failed ? ", a test failed" : ""}): ${out.kept.join(", ")}; remove them later with: npm run clean -- ${this.id}`);
+      return out;
+    }
+    for (const u of this.undo.reverse()) {
+      try {
+        await u.fn();
+        out.removed.push(u.what);
+      } catch (e) {
+        out.errors.push(`${u.what}: ${(e as Error).message}`);
+      }
+    }
+    this.undo.length = 0;
+    if (out.errors.length) log.error(`teardown of run ${this.id} left errors:\n  ${out.errors.join("\n  ")}`);
+    return out;
+  }
+
+  /** On SIGINT/SIGTERM: tear down (honouring keep), then exit 130/143. */
+  installSignalHandlers(): void {
+    if (this.signalHandler) return;
+    this.signalHandler = (sig) => {
+      log.warn(`${sig}: tearing down run ${this.id}`);
+      this.failed = true;
+      void this.teardown().finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+    };
+    process.once("SIGINT", this.signalHandler);
+    process.once("SIGTERM", this.signalHandler);
+  }
+
+  removeSignalHandlers(): void {
+    if (!this.signalHandler) return;
+    process.off("SIGINT", this.signalHandler);
+    process.off("SIGTERM", this.signalHandler);
+    this.signalHandler = undefined;
+  }
+
+  /** record in docker that this run created cluster `name` (see sweep) */
+  async recordCluster(name: string): Promise<void> {
+    const d = await dockerode();
+    await d.createVolume({ Name: `nc-run-${this.id}`, Labels: this.labels("ledger", { [LABEL_CLUSTER]: name }) });
+    this.defer(`ledger volume nc-run-${this.id}`, () => removeVolume(`nc-run-${this.id}`));
+  }
+}
+
+/**
+ * Remove everything labelled with a run id (containers, networks, volumes, and the kind cluster its
+ * ledger names), whatever state the run ended in. Objects labelled keep=true are left alone unless
+ * `force`. Returns what it removed.
+ */
+export async function sweep(runId: string, deleteCluster: (name: string) => Promise<void>, force = false): Promise<string[]> {
+  const found = await listByLabel(LABEL_RUN, runId);
+  const removed: string[] = [];
+  const d = await dockerode();
+  for (const v of found.volumes) {
+    const info = await d.getVolume(v).inspect();
+    const cluster = info.Labels?.[LABEL_CLUSTER];
+    if (cluster) {
+      await deleteCluster(cluster);
+      removed.push(`cluster ${cluster}`);
+    }
+  }
+  for (const c of found.containers) {
+    if (c.labels[LABEL_KEEP] === "true" && !force) continue;
+    await removeContainer(c.name);
+    removed.push(`container ${c.name}`);
+  }
+  for (const n of found.networks) {
+    if (n.labels[LABEL_KEEP] === "true" && !force) continue;
+    await removeNetwork(n.name);
+    removed.push(`network ${n.name}`);
+  }
+  for (const v of found.volumes) {
+    await removeVolume(v);
+    removed.push(`volume ${v}`);
+  }
+  return removed;
+}
