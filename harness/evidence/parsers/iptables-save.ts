@@ -1,0 +1,432 @@
+/**
+ * `iptables-save` (nft and legacy flavours, with or without `-c`) and `iptables -S [-v]` output as
+ * structured data: tables, chains with policies and counters, and rules broken into their
+ * addressing options, match modules and target. The raw rule text is kept on every rule.
+ *
+ * Every line must be accounted for: a line that is not a known comment, table header, chain
+ * declaration, rule or COMMIT is a ParseError, and so is a table that is never committed.
+ */
+import { z } from "zod";
+import { ParseError } from "../parse-error.ts";
+import { cidr, splitLines, tokenize, uint, validated, type Line, type Token } from "./tokens.ts";
+
+const P = "iptables-save";
+
+const counters = z.object({ packets: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() });
+const negatable = z.object({ value: z.string().min(1), negated: z.boolean() });
+const option = z.object({ name: z.string().regex(/^--?[A-Za-z0-9][A-Za-z0-9_-]*$/), args: z.array(z.string()), negated: z.boolean() });
+const match = z.object({ module: z.string().min(1), implicit: z.boolean(), options: z.array(option) });
+const target = z.object({ kind: z.enum(["jump", "goto"]), name: z.string().min(1), options: z.array(option) });
+
+export const iptRuleSchema = z.object({
+  table: z.string(),
+  chain: z.string(),
+  /** the rule exactly as it appeared, counters prefix included */
+  raw: z.string(),
+  line: z.number().int().positive(),
+  counters: counters.optional(),
+  source: negatable.optional(),
+  destination: negatable.optional(),
+  protocol: negatable.optional(),
+  inInterface: negatable.optional(),
+  outInterface: negatable.optional(),
+  fragment: z.object({ negated: z.boolean() }).optional(),
+  matches: z.array(match),
+  target: target.optional(),
+});
+export const iptChainSchema = z.object({
+  name: z.string().min(1),
+  /** ACCEPT/DROP/… for built-in chains, null for user chains ("-") */
+  policy: z.string().nullable(),
+  counters: counters.optional(),
+  rules: z.array(iptRuleSchema),
+});
+export const iptTableSchema = z.object({ name: z.string().min(1), chains: z.record(z.string(), iptChainSchema) });
+export const iptablesSaveSchema = z.object({
+  /** "nft" for iptables-nft-save, "legacy" for iptables(-legacy)-save, "unknown" without a header */
+  flavour: z.enum(["nft", "legacy", "unknown"]),
+  generatedBy: z.string().optional(),
+  /** `# Warning: …` lines, e.g. "iptables-legacy tables present, use iptables-legacy-save to see them" */
+  warnings: z.array(z.string()),
+  tables: z.record(z.string(), iptTableSchema),
+});
+
+export type IptOption = z.infer<typeof option>;
+export type IptMatch = z.infer<typeof match>;
+export type IptRule = z.infer<typeof iptRuleSchema>;
+export type IptChain = z.infer<typeof iptChainSchema>;
+export type IptTable = z.infer<typeof iptTableSchema>;
+export type IptablesSave = z.infer<typeof iptablesSaveSchema>;
+
+const CHAIN_NAME = /^[A-Za-z0-9_.@:+-]{1,64}$/;
+const TABLES = new Set(["filter", "nat", "mangle", "raw", "security"]);
+
+// Top-level (non-module) rule options and the field they fill.
+const ADDRESSING: Record<string, "source" | "destination" | "protocol" | "inInterface" | "outInterface"> = {
+  "-s": "source",
+  "--source": "source",
+  "--src": "source",
+  "-d": "destination",
+  "--destination": "destination",
+  "--dst": "destination",
+  "-p": "protocol",
+  "--protocol": "protocol",
+  "-i": "inInterface",
+  "--in-interface": "inInterface",
+  "-o": "outInterface",
+  "--out-interface": "outInterface",
+};
+
+function isOptionToken(t: Token): boolean {
+  return !t.quoted && /^--?[A-Za-z0-9]/.test(t.value);
+}
+
+/** Parse the words of one rule after `-A CHAIN` into addressing options, matches and target. */
+function parseRuleTokens(line: Line, table: string, chain: string, toks: Token[], raw: string, counters?: { packets: number; bytes: number }): IptRule {
+  const rule: IptRule = { table, chain, raw, line: line.no, matches: [] };
+  if (counters) rule.counters = counters;
+  let i = 0;
+  let current: IptMatch | undefined; // module collecting --options
+  let pendingNot = false;
+  const fail = (detail: string): never => {
+    throw new ParseError(P, line.no, line.text, detail);
+  };
+  const takeArgs = (): string[] => {
+    const args: string[] = [];
+    while (i < toks.length && !isOptionToken(toks[i]!) && !(toks[i]!.value === "!" && !toks[i]!.quoted)) {
+      args.push(toks[i]!.value);
+      i++;
+    }
+    return args;
+  };
+  while (i < toks.length) {
+    const t = toks[i]!;
+    if (!t.quoted && t.value === "!") {
+      if (pendingNot) fail("double negation");
+      pendingNot = true;
+      i++;
+      continue;
+    }
+    if (!isOptionToken(t)) fail(`unexpected word ${JSON.stringify(t.value)}`);
+    const name = t.value;
+    i++;
+    const field = ADDRESSING[name];
+    if (field) {
+      const v = toks[i];
+      if (!v || isOptionToken(v)) fail(`${name} needs a value`);
+      if (rule[field]) fail(`${name} given twice`);
+      if (field === "source" || field === "destination") cidr(P, line, v!.value, name);
+      rule[field] = { value: v!.value, negated: pendingNot };
+      pendingNot = false;
+      current = undefined;
+      i++;
+      continue;
+    }
+    if (name === "-f" || name === "--fragment") {
+      rule.fragment = { negated: pendingNot };
+      pendingNot = false;
+      current = undefined;
+      continue;
+    }
+    if (name === "-m" || name === "--match") {
+      if (pendingNot) fail("! before -m");
+      const v = toks[i];
+      if (!v || isOptionToken(v) || v.value === "") fail("-m needs a module name");
+      current = { module: v!.value, implicit: false, options: [] };
+      rule.matches.push(current);
+      i++;
+      continue;
+    }
+    if (name === "-c" || name === "--set-counters") {
+      if (pendingNot) fail("! before -c");
+      const p = uint(P, line, toks[i]?.value, "-c packets");
+      const b = uint(P, line, toks[i + 1]?.value, "-c bytes");
+      if (rule.counters) fail("counters given twice");
+      rule.counters = { packets: p, bytes: b };
+      i += 2;
+      continue;
+    }
+    if (name === "-j" || name === "--jump" || name === "-g" || name === "--goto") {
+      if (pendingNot) fail(`! before ${name}`);
+      const v = toks[i];
+      if (!v || isOptionToken(v) || !CHAIN_NAME.test(v.value)) fail(`${name} needs a target`);
+      if (rule.target) fail("two targets");
+      i++;
+      const tgt = { kind: name === "-j" || name === "--jump" ? ("jump" as const) : ("goto" as const), name: v!.value, options: [] as IptOption[] };
+      // Everything after the target belongs to the target (iptables-save prints it last).
+      let not = false;
+      while (i < toks.length) {
+        const o = toks[i]!;
+        if (!o.quoted && o.value === "!") {
+          if (not) fail("double negation");
+          not = true;
+          i++;
+          continue;
+        }
+        if (!isOptionToken(o)) fail(`unexpected word ${JSON.stringify(o.value)} after target ${tgt.name}`);
+        if (o.value === "-c" || o.value === "--set-counters") break; // `iptables -S -v` puts -c before -j, but accept it after too
+        if (!o.value.startsWith("--")) fail(`unexpected option ${o.value} after target ${tgt.name}`);
+        i++;
+        tgt.options.push({ name: o.value, args: takeArgs(), negated: not });
+        not = false;
+      }
+      if (not) fail("dangling !");
+      rule.target = tgt;
+      continue;
+    }
+    if (name.startsWith("--")) {
+      // A module option. Without an explicit -m, iptables accepts protocol options implicitly
+      // (`-p tcp --dport 80`): they belong to an implicit module named after the protocol.
+      if (!current) {
+        const proto = rule.protocol?.value;
+        if (!proto) fail(`option ${name} outside any match module`);
+        current = { module: proto!, implicit: true, options: [] };
+        rule.matches.push(current);
+      }
+      current!.options.push({ name, args: takeArgs(), negated: pendingNot });
+      pendingNot = false;
+      continue;
+    }
+    fail(`unknown option ${name}`);
+  }
+  if (pendingNot) fail("dangling !");
+  return rule;
+}
+
+interface Builder {
+  name: string;
+  chains: Record<string, IptChain>;
+  declaredAt: number;
+}
+
+function counterPair(line: Line, s: string): { packets: number; bytes: number } {
+  const m = /^\[(\d+):(\d+)\]$/.exec(s);
+  if (!m) throw new ParseError(P, line.no, line.text, `bad counters ${JSON.stringify(s)}`);
+  return { packets: uint(P, line, m[1], "packets"), bytes: uint(P, line, m[2], "bytes") };
+}
+
+/** Split `[p:b] -A CHAIN rest` / `-A CHAIN rest`, tokenising the rest. */
+function appendLine(line: Line): { counters?: { packets: number; bytes: number }; chain: string; toks: Token[] } {
+  let text = line.text;
+  let counters: { packets: number; bytes: number } | undefined;
+  const pre = /^(\[\S*\])\s+/.exec(text);
+  if (pre) {
+    counters = counterPair(line, pre[1]!);
+    text = text.slice(pre[0].length);
+  }
+  const toks = tokenize(P, line, text);
+  if (toks[0]?.value !== "-A" || toks[0].quoted) throw new ParseError(P, line.no, line.text, "expected -A");
+  const chain = toks[1]?.value;
+  if (chain === undefined || toks[1]!.quoted || !CHAIN_NAME.test(chain)) throw new ParseError(P, line.no, line.text, "-A needs a chain name");
+  const r: { counters?: { packets: number; bytes: number }; chain: string; toks: Token[] } = { chain, toks: toks.slice(2) };
+  if (counters) r.counters = counters;
+  return r;
+}
+
+/** Parse full `iptables-save` / `ip6tables-save` output (any number of tables). */
+export function parseIptablesSave(text: string): IptablesSave {
+  const out: IptablesSave = { flavour: "unknown", warnings: [], tables: {} };
+  let table: Builder | undefined;
+  for (const line of splitLines(text)) {
+    const t = line.text;
+    if (t.trim() === "") continue;
+    if (t.startsWith("#")) {
+      const gen = /^# Generated by (\S+) (v\d[\w.-]*)(?: \(([\w-]+)\))?(?: on .+)?$/.exec(t);
+      if (gen) {
+        const prog = gen[1]!;
+        const flav = prog.includes("nft") || gen[3] === "nf_tables" ? "nft" : prog.includes("legacy") || gen[3] === "legacy" || /^ip6?tables-save$/.test(prog) ? "legacy" : null;
+        if (!flav || !/^ip6?tables(-nft|-legacy)?-save$/.test(prog)) throw new ParseError(P, line.no, t, `unknown generator ${prog}`);
+        if (out.generatedBy && out.flavour !== flav) throw new ParseError(P, line.no, t, "mixed nft and legacy output");
+        out.flavour = flav;
+        out.generatedBy = `${prog} ${gen[2]}`;
+        continue;
+      }
+      if (/^# Completed on .+$/.test(t)) continue;
+      const warn = /^# Warning: (.+)$/.exec(t);
+      if (warn) {
+        out.warnings.push(warn[1]!);
+        continue;
+      }
+      throw new ParseError(P, line.no, t, "unknown comment line");
+    }
+    if (t.startsWith("*")) {
+      if (table) throw new ParseError(P, line.no, t, `table ${table.name} (line ${table.declaredAt}) not committed before the next table`);
+      const name = t.slice(1);
+      if (!TABLES.has(name)) throw new ParseError(P, line.no, t, `unknown table ${JSON.stringify(name)}`);
+      if (out.tables[name]) throw new ParseError(P, line.no, t, `table ${name} appears twice`);
+      table = { name, chains: {}, declaredAt: line.no };
+      continue;
+    }
+    if (!table) throw new ParseError(P, line.no, t, "line outside a table");
+    if (t === "COMMIT") {
+      out.tables[table.name] = { name: table.name, chains: table.chains };
+      table = undefined;
+      continue;
+    }
+    if (t.startsWith(":")) {
+      const m = /^:(\S+) (\S+)(?: (\S+))?$/.exec(t);
+      if (!m || !CHAIN_NAME.test(m[1]!)) throw new ParseError(P, line.no, t, "bad chain declaration");
+      const name = m[1]!;
+      if (table.chains[name]) throw new ParseError(P, line.no, t, `chain ${name} declared twice`);
+      const pol = m[2]!;
+      if (pol !== "-" && !/^(ACCEPT|DROP|RETURN|QUEUE)$/.test(pol)) throw new ParseError(P, line.no, t, `bad policy ${pol}`);
+      const chain: IptChain = { name, policy: pol === "-" ? null : pol, rules: [] };
+      if (m[3] !== undefined) chain.counters = counterPair(line, m[3]);
+      table.chains[name] = chain;
+      continue;
+    }
+    if (t.startsWith("-A") || t.startsWith("[")) {
+      const a = appendLine(line);
+      const chain = table.chains[a.chain];
+      if (!chain) throw new ParseError(P, line.no, t, `rule for undeclared chain ${a.chain}`);
+      chain.rules.push(parseRuleTokens(line, table.name, a.chain, a.toks, t, a.counters));
+      continue;
+    }
+    throw new ParseError(P, line.no, t, "unrecognised line");
+  }
+  if (table) throw new ParseError(P, table.declaredAt, `*${table.name}`, `table ${table.name} has no COMMIT (truncated output?)`);
+  return validated(P, iptablesSaveSchema, out);
+}
+
+/**
+ * Parse `iptables [-t table] -S [chain] [-v]` output: `-P` policies, `-N` chains and `-A` rules
+ * (with `-c pkts bytes` under -v) of one table. Built-in chains come from `-P`, user chains from
+ * `-N` (a `-S CHAIN` listing prints `-N CHAIN` itself); a rule for an undeclared chain is an error.
+ */
+export function parseIptablesS(text: string, tableName = "filter"): IptTable {
+  const chains: Record<string, IptChain> = {};
+  for (const line of splitLines(text)) {
+    const t = line.text;
+    if (t.trim() === "") continue;
+    if (t.startsWith("-P ")) {
+      const toks = tokenize(P, line);
+      const name = toks[1]?.value ?? "";
+      const pol = toks[2]?.value ?? "";
+      if (!CHAIN_NAME.test(name) || !/^(ACCEPT|DROP|RETURN|QUEUE)$/.test(pol)) throw new ParseError(P, line.no, t, "bad -P line");
+      if (chains[name]) throw new ParseError(P, line.no, t, `chain ${name} declared twice`);
+      const chain: IptChain = { name, policy: pol, rules: [] };
+      if (toks.length === 6 && toks[3]!.value === "-c") chain.counters = { packets: uint(P, line, toks[4]!.value, "packets"), bytes: uint(P, line, toks[5]!.value, "bytes") };
+      else if (toks.length !== 3) throw new ParseError(P, line.no, t, "bad -P line");
+      chains[name] = chain;
+      continue;
+    }
+    if (t.startsWith("-N ")) {
+      const m = /^-N (\S+)$/.exec(t);
+      if (!m || !CHAIN_NAME.test(m[1]!)) throw new ParseError(P, line.no, t, "bad -N line");
+      if (chains[m[1]!]) throw new ParseError(P, line.no, t, `chain ${m[1]} declared twice`);
+      chains[m[1]!] = { name: m[1]!, policy: null, rules: [] };
+      continue;
+    }
+    if (t.startsWith("-A ")) {
+      const a = appendLine(line);
+      const chain = chains[a.chain];
+      if (!chain) throw new ParseError(P, line.no, t, `rule for undeclared chain ${a.chain}`);
+      chain.rules.push(parseRuleTokens(line, tableName, a.chain, a.toks, t, a.counters));
+      continue;
+    }
+    throw new ParseError(P, line.no, t, "unrecognised line");
+  }
+  return validated(P, iptTableSchema, { name: tableName, chains });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries over parsed rules
+
+/** The options of a match module (first module of that name), or [] when absent. */
+export function moduleOptions(rule: IptRule, module: string): IptOption[] {
+  return rule.matches.find((m) => m.module === module)?.options ?? [];
+}
+
+/** First option with that name across all match modules. */
+export function matchOption(rule: IptRule, name: string): IptOption | undefined {
+  for (const m of rule.matches) {
+    const o = m.options.find((x) => x.name === name);
+    if (o) return o;
+  }
+  return undefined;
+}
+
+/** `-m comment --comment "…"` text, if any. */
+export function comment(rule: IptRule): string | undefined {
+  return moduleOptions(rule, "comment").find((o) => o.name === "--comment")?.args[0];
+}
+
+/** `-m statistic --mode random --probability p` as a number, if present. */
+export function probability(rule: IptRule): number | undefined {
+  const o = moduleOptions(rule, "statistic").find((x) => x.name === "--probability");
+  const v = o?.args[0];
+  return v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : undefined;
+}
+
+/** `--dport N` of the rule's protocol module (explicit `-m tcp` or implicit), if a single port. */
+export function dport(rule: IptRule): number | undefined {
+  const o = matchOption(rule, "--dport") ?? matchOption(rule, "--destination-port");
+  const v = o?.args[0];
+  return v !== undefined && /^\d{1,5}$/.test(v) && !o!.negated ? Number(v) : undefined;
+}
+
+/** A target option's first argument, e.g. targetOption(rule, "--to-destination"). */
+export function targetOption(rule: IptRule, name: string): string | undefined {
+  return rule.target?.options.find((o) => o.name === name)?.args[0];
+}
+
+/** Does the rule match exactly this destination address (with or without /32 or /128)? */
+export function matchesDestination(rule: IptRule, address: string): boolean {
+  const d = rule.destination;
+  if (!d || d.negated) return false;
+  const bare = d.value.replace(/\/(32|128)$/, "");
+  return bare === address;
+}
+
+export interface JumpEdge {
+  rule: IptRule;
+  to: JumpNode;
+}
+export interface JumpNode {
+  chain: string;
+  /** false when the target is a user chain that the table does not declare */
+  exists: boolean;
+  /** true when this chain was already visited on the path (a loop); its edges are not expanded */
+  loop: boolean;
+  edges: JumpEdge[];
+}
+
+/**
+ * Follow jumps and gotos from a chain to every user chain it reaches, as a tree (depth-first, in
+ * rule order). Built-in targets (ACCEPT, DNAT, MASQUERADE, …) end a path and are not nodes.
+ * `keep` filters which rules are followed, e.g. only the KUBE-SERVICES rule for one ClusterIP.
+ */
+export function jumpTree(table: IptTable, chain: string, keep: (r: IptRule) => boolean = () => true, path: string[] = []): JumpNode {
+  const c = table.chains[chain];
+  if (!c) return { chain, exists: false, loop: false, edges: [] };
+  if (path.includes(chain)) return { chain, exists: true, loop: true, edges: [] };
+  const edges: JumpEdge[] = [];
+  for (const r of c.rules) {
+    const to = r.target?.name;
+    if (!to || !keep(r)) continue;
+    if (!table.chains[to] && /^[A-Z]+$/.test(to)) continue; // a built-in target
+    edges.push({ rule: r, to: jumpTree(table, to, () => true, [...path, chain]) });
+  }
+  return { chain, exists: true, loop: false, edges };
+}
+
+/** The chains a jump tree reaches, in depth-first order, the root first, each once. */
+export function reachableChains(node: JumpNode): string[] {
+  const seen: string[] = [];
+  const walk = (n: JumpNode): void => {
+    if (!seen.includes(n.chain)) seen.push(n.chain);
+    for (const e of n.edges) walk(e.to);
+  };
+  walk(node);
+  return seen;
+}
+
+/**
+ * The KUBE-SERVICES rules for a service address and port (ClusterIP, external or load-balancer
+ * IP): `-d ip/32 -p proto … --dport port -j KUBE-…`.
+ */
+export function serviceRules(table: IptTable, address: string, port: number, proto: string): IptRule[] {
+  return (table.chains["KUBE-SERVICES"]?.rules ?? []).filter(
+    (r) => matchesDestination(r, address) && r.protocol?.value === proto && !r.protocol.negated && dport(r) === port,
+  );
+}
