@@ -1,0 +1,245 @@
+/**
+ * `ipvsadm -Ln` (virtual services, scheduler, flags, real servers with forward method, weight and
+ * connection counters) and `ipvsadm -Ln --stats` (Conns, InPkts, OutPkts, InBytes, OutBytes; large
+ * numbers carry K/M/G/T suffixes in steps of 1000).
+ *
+ *   IP Virtual Server version 1.2.1 (size=4096)
+ *   Prot LocalAddress:Port Scheduler Flags
+ *     -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+ *   TCP  10.232.35.199:1389 lc persistent 300
+ *     -> 192.168.67.114:1389          Masq    1      0          0
+ *   FWM  7 IPv6 sh
+ */
+import { ParseError } from "../parse-error.ts";
+import { hostPort, lines, splitHostPort } from "./common.ts";
+
+export type IpvsProtocol = "TCP" | "UDP" | "SCTP" | "FWM";
+export type IpvsForward = "Masq" | "Route" | "Tunnel" | "Local";
+
+interface ServiceId {
+  protocol: IpvsProtocol;
+  /** virtual address; absent for FWM services */
+  address?: string;
+  port?: number;
+  /** firewall mark of an FWM service */
+  fwmark?: number;
+  family: 4 | 6;
+  /** "TCP 10.0.0.1:80", "UDP [2001:db8::1]:53", "FWM 7", "FWM 7 IPv6": unique in a table */
+  key: string;
+}
+
+export interface IpvsRealServer {
+  address: string;
+  port: number;
+  /** "ip:port", brackets for IPv6 */
+  key: string;
+  forward: IpvsForward;
+  weight: number;
+  activeConn: number;
+  inActConn: number;
+}
+
+export interface IpvsService extends ServiceId {
+  scheduler: string;
+  /** persistence timeout in seconds when the service is persistent */
+  persistent?: number;
+  /** persistence netmask when not the default */
+  mask?: string;
+  /** one-packet scheduling */
+  ops: boolean;
+  /** persistence engine */
+  pe?: string;
+  /** scheduler flags printed in parentheses, e.g. ["sh-fallback", "sh-port"] */
+  schedFlags: string[];
+  realServers: IpvsRealServer[];
+}
+
+export interface IpvsTable {
+  version: string;
+  size: number;
+  services: IpvsService[];
+}
+
+export interface IpvsCounters {
+  conns: number;
+  inPkts: number;
+  outPkts: number;
+  inBytes: number;
+  outBytes: number;
+}
+
+export interface IpvsStatsService extends ServiceId {
+  stats: IpvsCounters;
+  realServers: { address: string; port: number; key: string; stats: IpvsCounters }[];
+}
+
+export interface IpvsStatsTable {
+  version: string;
+  size: number;
+  services: IpvsStatsService[];
+}
+
+const P = "ipvsadm";
+const PROTOS = new Set(["TCP", "UDP", "SCTP", "FWM"]);
+const FORWARDS = new Set(["Masq", "Route", "Tunnel", "Local"]);
+/** the schedulers of the kernel's ip_vs_*.c modules */
+const SCHED = /^(rr|wrr|lc|wlc|lblc|lblcr|dh|sh|sed|nq|fo|ovf|mh|twos)$/;
+const UINT = /^\d{1,10}$/;
+
+function header(all: string[]): { version: string; size: number; mode: "list" | "stats" } {
+  const h1 = /^IP Virtual Server version (\d+\.\d+\.\d+) \(size=(\d+)\)$/.exec(all[0]?.trim() ?? "");
+  if (!h1) throw new ParseError(P, 1, all[0] ?? "", 'expected "IP Virtual Server version x.y.z (size=n)"');
+  const h2 = (all[1] ?? "").trim().split(/\s+/).join(" ");
+  const h3 = (all[2] ?? "").trim().split(/\s+/).join(" ");
+  if (h2 === "Prot LocalAddress:Port Scheduler Flags") {
+    if (h3 !== "-> RemoteAddress:Port Forward Weight ActiveConn InActConn") throw new ParseError(P, 3, all[2] ?? "", "expected the real-server header of -Ln");
+    return { version: h1[1]!, size: Number(h1[2]), mode: "list" };
+  }
+  if (h2 === "Prot LocalAddress:Port Conns InPkts OutPkts InBytes OutBytes") {
+    if (h3 !== "-> RemoteAddress:Port") throw new ParseError(P, 3, all[2] ?? "", "expected the real-server header of --stats");
+    return { version: h1[1]!, size: Number(h1[2]), mode: "stats" };
+  }
+  throw new ParseError(P, 2, all[1] ?? "", "expected the column header of -Ln or -Ln --stats");
+}
+
+/** protocol + address tokens of a service line → its identity; `rest` is what follows */
+function serviceId(tokens: string[], n: number, raw: string): { id: ServiceId; rest: string[] } {
+  const [proto, addr, ...rest] = tokens;
+  if (!proto || !PROTOS.has(proto) || addr === undefined) throw new ParseError(P, n, raw, "not a virtual service line");
+  const protocol = proto as IpvsProtocol;
+  if (protocol === "FWM") {
+    if (!UINT.test(addr) || Number(addr) > 0xffffffff) throw new ParseError(P, n, raw, `firewall mark "${addr}" is not a number`);
+    const v6 = rest[0] === "IPv6";
+    if (v6) rest.shift();
+    return { id: { protocol, fwmark: Number(addr), family: v6 ? 6 : 4, key: `FWM ${addr}${v6 ? " IPv6" : ""}` }, rest };
+  }
+  const hp = splitHostPort(addr);
+  if (!hp) throw new ParseError(P, n, raw, `"${addr}" is not address:port`);
+  const key = hostPort(hp.address, hp.port);
+  return { id: { protocol, address: hp.address, port: hp.port, family: hp.address.includes(":") ? 6 : 4, key: `${protocol} ${key}` }, rest };
+}
+
+function realServerAddress(tok: string | undefined, n: number, raw: string): { address: string; port: number; key: string } {
+  const hp = tok === undefined ? undefined : splitHostPort(tok);
+  if (!hp) throw new ParseError(P, n, raw, `real server "${tok}" is not address:port`);
+  return { ...hp, key: hostPort(hp.address, hp.port) };
+}
+
+function uint(tok: string | undefined, what: string, n: number, raw: string): number {
+  if (tok === undefined || !UINT.test(tok)) throw new ParseError(P, n, raw, `${what} "${tok ?? ""}" is not a count`);
+  return Number(tok);
+}
+
+/** a --stats figure: digits, or digits with K/M/G/T (×1000 steps) */
+function largeNum(tok: string | undefined, what: string, n: number, raw: string): number {
+  const m = tok === undefined ? null : /^(\d{1,20})([KMGT])?$/.exec(tok);
+  if (!m) throw new ParseError(P, n, raw, `${what} "${tok ?? ""}" is not a count`);
+  const scale = { K: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] as "K"] ?? 1;
+  return Number(m[1]) * scale;
+}
+
+function flags(rest: string[], svc: IpvsService, n: number, raw: string): void {
+  for (let i = 0; i < rest.length; i++) {
+    const t = rest[i]!;
+    if (t === "ops" && !svc.ops) svc.ops = true;
+    else if (t === "persistent" && svc.persistent === undefined) svc.persistent = uint(rest[++i], "persistence timeout", n, raw);
+    else if (t === "mask" && svc.persistent !== undefined && svc.mask === undefined) {
+      const m = rest[++i];
+      if (!m || !/^(\d{1,3}(\.\d{1,3}){3}|\d{1,3})$/.test(m)) throw new ParseError(P, n, raw, `persistence mask "${m ?? ""}" unreadable`);
+      svc.mask = m;
+    } else if (t === "pe" && svc.pe === undefined) {
+      const pe = rest[++i];
+      if (!pe || !/^[a-z][a-z0-9]*$/.test(pe)) throw new ParseError(P, n, raw, `persistence engine "${pe ?? ""}" unreadable`);
+      svc.pe = pe;
+    } else if (/^\([a-z0-9-]+(,[a-z0-9-]+)*\)$/.test(t) && svc.schedFlags.length === 0) svc.schedFlags = t.slice(1, -1).split(",");
+    else throw new ParseError(P, n, raw, `unknown service flag "${t}"`);
+  }
+}
+
+function uniqueKey(seen: Set<string>, key: string, n: number, raw: string): void {
+  if (seen.has(key)) throw new ParseError(P, n, raw, `${key} listed twice`);
+  seen.add(key);
+}
+
+/** `ipvsadm -Ln` */
+export function parseIpvsadm(text: string): IpvsTable {
+  const all = lines(text);
+  const h = header(all);
+  if (h.mode !== "list") throw new ParseError(P, 2, all[1]!, "this is --stats output; use parseIpvsadmStats");
+  const services: IpvsService[] = [];
+  const seen = new Set<string>();
+  let rsSeen = new Set<string>();
+  for (let i = 3; i < all.length; i++) {
+    const n = i + 1;
+    const raw = all[i]!;
+    if (raw.trim() === "") throw new ParseError(P, n, raw, "blank line inside the table");
+    const tokens = raw.trim().split(/\s+/);
+    if (/^\s+->/.test(raw)) {
+      const svc = services[services.length - 1];
+      if (!svc) throw new ParseError(P, n, raw, "real server before any virtual service");
+      if (tokens[0] !== "->" || tokens.length !== 6) throw new ParseError(P, n, raw, "real server line needs address, Forward, Weight, ActiveConn, InActConn");
+      const a = realServerAddress(tokens[1], n, raw);
+      if (!FORWARDS.has(tokens[2]!)) throw new ParseError(P, n, raw, `forward method "${tokens[2]}" unknown`);
+      uniqueKey(rsSeen, a.key, n, raw);
+      svc.realServers.push({
+        ...a,
+        forward: tokens[2] as IpvsForward,
+        weight: uint(tokens[3], "weight", n, raw),
+        activeConn: uint(tokens[4], "ActiveConn", n, raw),
+        inActConn: uint(tokens[5], "InActConn", n, raw),
+      });
+      continue;
+    }
+    if (/^\s/.test(raw)) throw new ParseError(P, n, raw, "indented line that is not a real server");
+    const { id, rest } = serviceId(tokens, n, raw);
+    const sched = rest.shift();
+    if (!sched || !SCHED.test(sched)) throw new ParseError(P, n, raw, `scheduler "${sched ?? ""}" unreadable`);
+    const svc: IpvsService = { ...id, scheduler: sched, ops: false, schedFlags: [], realServers: [] };
+    flags(rest, svc, n, raw);
+    uniqueKey(seen, svc.key, n, raw);
+    rsSeen = new Set();
+    services.push(svc);
+  }
+  return { version: h.version, size: h.size, services };
+}
+
+/** `ipvsadm -Ln --stats` */
+export function parseIpvsadmStats(text: string): IpvsStatsTable {
+  const all = lines(text);
+  const h = header(all);
+  if (h.mode !== "stats") throw new ParseError(P, 2, all[1]!, "this is -Ln output without --stats; use parseIpvsadm");
+  const services: IpvsStatsService[] = [];
+  const seen = new Set<string>();
+  let rsSeen = new Set<string>();
+  const counters = (toks: string[], n: number, raw: string): IpvsCounters => {
+    if (toks.length !== 5) throw new ParseError(P, n, raw, "expected Conns InPkts OutPkts InBytes OutBytes");
+    return {
+      conns: largeNum(toks[0], "Conns", n, raw),
+      inPkts: largeNum(toks[1], "InPkts", n, raw),
+      outPkts: largeNum(toks[2], "OutPkts", n, raw),
+      inBytes: largeNum(toks[3], "InBytes", n, raw),
+      outBytes: largeNum(toks[4], "OutBytes", n, raw),
+    };
+  };
+  for (let i = 3; i < all.length; i++) {
+    const n = i + 1;
+    const raw = all[i]!;
+    if (raw.trim() === "") throw new ParseError(P, n, raw, "blank line inside the table");
+    const tokens = raw.trim().split(/\s+/);
+    if (/^\s+->/.test(raw)) {
+      const svc = services[services.length - 1];
+      if (!svc) throw new ParseError(P, n, raw, "real server before any virtual service");
+      if (tokens[0] !== "->") throw new ParseError(P, n, raw, "not a real server line");
+      const a = realServerAddress(tokens[1], n, raw);
+      uniqueKey(rsSeen, a.key, n, raw);
+      svc.realServers.push({ ...a, stats: counters(tokens.slice(2), n, raw) });
+      continue;
+    }
+    if (/^\s/.test(raw)) throw new ParseError(P, n, raw, "indented line that is not a real server");
+    const { id, rest } = serviceId(tokens, n, raw);
+    uniqueKey(seen, id.key, n, raw);
+    rsSeen = new Set();
+    services.push({ ...id, stats: counters(rest, n, raw), realServers: [] });
+  }
+  return { version: h.version, size: h.size, services };
+}
