@@ -1,0 +1,37 @@
+/**
+ * FRR configuration for an external BGP/BFD peer (seed 002: frr1/frr2 peering with every node,
+ * BFD profile 300 ms / 300 ms / x3). Rendered text; the world writes it into the container.
+ */
+export interface FrrNeighbor {
+  ip: string;
+  remoteAs: number;
+  bfd?: boolean;
+  /** eBGP multihop TTL when the peer is behind a router (seed 002: the nodes are one hop away) */
+  multihop?: number;
+}
+export interface FrrSpec {
+  asn: number;
+  routerId: string;
+  neighbors: FrrNeighbor[];
+  bfd?: { receiveIntervalMs: number; transmitIntervalMs: number; detectMultiplier: number };
+}
+
+export function renderFrrDaemons(): string {
+  return ["bgpd=yes", "bfdd=yes", "zebra=yes", "staticd=yes", "vtysh_enable=yes", 'zebra_options="  -A 127.0.0.1 -s 90000000"', 'bgpd_options="   -A 127.0.0.1"', 'bfdd_options="   -A 127.0.0.1"', 'staticd_options="-A 127.0.0.1"', ""].join("\n");
+}
+
+export function renderFrrConf(s: FrrSpec): string {
+  const bfd = s.bfd ?? { receiveIntervalMs: 300, transmitIntervalMs: 300, detectMultiplier: 3 };
+  const lines = ["frr defaults traditional", "log stdout informational", "!", `router bgp ${s.asn}`, ` bgp router-id ${s.routerId}`, " no bgp ebgp-requires-policy", " no bgp default ipv4-unicast"];
+  for (const n of s.neighbors) {
+    lines.push(` neighbor ${n.ip} remote-as ${n.remoteAs}`);
+    if (n.multihop) lines.push(` neighbor ${n.ip} ebgp-multihop ${n.multihop}`);
+    if (n.bfd) lines.push(` neighbor ${n.ip} bfd profile netconform`);
+  }
+  lines.push(" address-family ipv4 unicast");
+  for (const n of s.neighbors) lines.push(`  neighbor ${n.ip} activate`);
+  lines.push(" exit-address-family", "!", "bfd", " profile netconform", `  receive-interval ${bfd.receiveIntervalMs}`, `  transmit-interval ${bfd.transmitIntervalMs}`, `  detect-multiplier ${bfd.detectMultiplier}`, " exit");
+  for (const n of s.neighbors.filter((x) => x.bfd)) lines.push(` peer ${n.ip}${n.multihop ? " multihop" : ""}`, "  profile netconform", " exit");
+  lines.push("exit", "!", "");
+  return lines.join("\n");
+}
