@@ -11,9 +11,12 @@ import { log } from "./log.ts";
  * kind cluster the run created, so a later `sweep(id)` can find it even after the process died.
  */
 export const LABEL_CLUSTER = "io.netconform.cluster";
+/** one `npm test` invocation (vitest.config.ts sets NETCONFORM_RUN_ID); groups the runs of its test files */
+export const LABEL_SESSION = "io.netconform.session";
 
 export class Run {
   readonly id: string;
+  readonly session: string;
   readonly config: RunConfig;
   readonly dir: string;
   failed = false;
@@ -24,12 +27,13 @@ export class Run {
   constructor(config: RunConfig = loadConfig()) {
     this.config = config;
     this.id = config.runId ?? process.env.NETCONFORM_RUN_ID ?? `nc-${Date.now().toString(36)}`;
+    this.session = process.env.NETCONFORM_RUN_ID ?? this.id;
     this.dir = join(config.artifactsDir, this.id);
     mkdirSync(this.dir, { recursive: true });
   }
 
   labels(role: string, extra: Record<string, string> = {}): Record<string, string> {
-    return { [LABEL_RUN]: this.id, [LABEL_ROLE]: role, ...extra };
+    return { [LABEL_RUN]: this.id, [LABEL_SESSION]: this.session, [LABEL_ROLE]: role, ...extra };
   }
 
   /** register how to undo something just created; undone last-in first-out */
@@ -96,8 +100,12 @@ export class Run {
  * ledger names), whatever state the run ended in. Objects labelled keep=true are left alone unless
  * `force`. Returns what it removed.
  */
-export async function sweep(runId: string, deleteCluster: (name: string) => Promise<void>, force = false): Promise<string[]> {
-  const found = await listByLabel(LABEL_RUN, runId);
+export async function sweep(
+  by: { run: string } | { session: string },
+  deleteCluster: (name: string) => Promise<void>,
+  force = false,
+): Promise<string[]> {
+  const found = "run" in by ? await listByLabel(LABEL_RUN, by.run) : await listByLabel(LABEL_SESSION, by.session);
   const removed: string[] = [];
   const d = await dockerode();
   for (const v of found.volumes) {
