@@ -1,0 +1,211 @@
+import { execFileSync } from "node:child_process";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import type { Executor } from "../exec/types.ts";
+import { CATALOGUE_DIR, type Catalogue, imageEntry, loadCatalogue } from "./catalogue.ts";
+import { ensureImage, FORGE_LABEL, type ForgeRecord, forgeCacheDir, hashFiles, localTag, registerCustomStep } from "./forge-lib.ts";
+
+/**
+ * The node forge: binaries from pinned Go modules (harness/images/go), component images under
+ * their upstream names, and a kind node image (harness/images/node) with those images preloaded
+ * into its containerd. Registers three custom catalogue steps:
+ *   go-binary  — image = binaries from go/build.sh copied FROM a catalogue image or FROM scratch
+ *   pause      — registry.k8s.io/pause from the kubernetes module's build/pause/linux/pause.c
+ *   kind-node  — docker build of node/ FROM node-base, then preload of the images it lists
+ * Importing this module registers the steps; `ensureNodeImage()` builds everything missing.
+ */
+export const GO_DIR = join(CATALOGUE_DIR, "go");
+export const NODE_DIR = join(CATALOGUE_DIR, "node");
+export const K8S_MODULE_VERSION = "v1.34.4";
+
+export function forgeBinDir(): string {
+  return process.env.FORGE_BIN ?? join(forgeCacheDir(), "bin");
+}
+
+let goVersionCache: string | undefined;
+function goVersion(): string {
+  goVersionCache ??= execFileSync("/usr/local/go/bin/go", ["version"], { encoding: "utf8" }).trim();
+  return goVersionCache;
+}
+
+/** Everything a forge binary depends on: the pinned modules, our Go sources, the build script, the toolchain. */
+export function goInputs(): string {
+  return `${hashFiles(GO_DIR)} ${goVersion()}`;
+}
+
+/** Build (with go/build.sh) every binary in `names` whose cached copy was built from other inputs. */
+export async function ensureBinaries(names: string[], exec: Executor, log: (m: string) => void): Promise<string> {
+  const dir = forgeBinDir();
+  mkdirSync(dir, { recursive: true });
+  const want = goInputs();
+  const stale = names.filter((n) => !existsSync(join(dir, n)) || !existsSync(join(dir, `.${n}.inputs`)) || readFileSync(join(dir, `.${n}.inputs`), "utf8") !== want);
+  if (stale.length) {
+    log(`building binaries: ${stale.join(" ")}`);
+    const r = await exec.run([join(GO_DIR, "build.sh"), ...stale], { timeoutMs: 3_600_000 });
+    for (const line of r.stderr.split("\n")) if (line.startsWith("BUILT ")) log(line);
+    for (const n of stale) writeFileSync(join(dir, `.${n}.inputs`), want);
+  }
+  return dir;
+}
+
+const GoBinaryInputs = z.object({
+  /** targets of go/build.sh */
+  binaries: z.array(z.string()).min(1),
+  /** where the binaries go in the image */
+  dir: z.string().default("/usr/local/bin"),
+  entrypoint: z.array(z.string()).optional(),
+  /** extra symlinks in the image, link -> target */
+  links: z.record(z.string(), z.string()).default({}),
+});
+
+/** /etc files a FROM-scratch image needs: users, name service, CA bundle. */
+function writeScratchEtc(ctx: string): void {
+  const etc = join(ctx, "etc");
+  mkdirSync(join(etc, "ssl", "certs"), { recursive: true });
+  writeFileSync(join(etc, "passwd"), "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n");
+  writeFileSync(join(etc, "group"), "root:x:0:\nnogroup:x:65534:\nnonroot:x:65532:\n");
+  writeFileSync(join(etc, "nsswitch.conf"), "hosts: files dns\n");
+  copyFileSync("/etc/ssl/certs/ca-certificates.crt", join(etc, "ssl", "certs", "ca-certificates.crt"));
+  mkdirSync(join(ctx, "tmp"), { recursive: true });
+}
+
+function labelArgs(name: string, hash: string): string[] {
+  return ["--label", `${FORGE_LABEL}=1`, "--label", `${FORGE_LABEL}.name=${name}`, "--label", `${FORGE_LABEL}.inputs=${hash}`];
+}
+
+registerCustomStep("go-binary", goInputs, async ({ entry, tag, hash, baseTag, exec, log }) => {
+  const inp = GoBinaryInputs.parse(entry.build.kind === "custom" ? entry.build.inputs : {});
+  const bin = await ensureBinaries(inp.binaries, exec, log);
+  const ctx = mkdtempSync(join(forgeCacheDir(), `ctx-${entry.name}-`));
+  try {
+    mkdirSync(join(ctx, "bin"));
+    for (const b of inp.binaries) copyFileSync(join(bin, b), join(ctx, "bin", b));
+    const lines = [`FROM ${baseTag ?? "scratch"}`];
+    if (!baseTag) {
+      writeScratchEtc(ctx);
+      lines.push("COPY etc/ /etc/", "COPY tmp/ /tmp/");
+    }
+    lines.push(`COPY bin/ ${inp.dir}/`, "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    const links = Object.entries(inp.links);
+    if (links.length) {
+      if (!baseTag) throw new Error(`${entry.name}: links need a base image with a shell`);
+      lines.push(`RUN ${links.map(([l, t]) => `ln -sf ${t} ${l}`).join(" && ")}`);
+    }
+    if (inp.entrypoint) lines.push(`ENTRYPOINT ${JSON.stringify(inp.entrypoint)}`);
+    writeFileSync(join(ctx, "Dockerfile"), `${lines.join("\n")}\n`);
+    await exec.run(["docker", "build", "-q", ...labelArgs(entry.name, hash), "-t", tag, ctx], { timeoutMs: 900_000 });
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
+});
+
+const PAUSE_VERSION = "3.10.1";
+function pauseSource(): string {
+  const gomod = execFileSync("/usr/local/go/bin/go", ["env", "GOMODCACHE"], { encoding: "utf8" }).trim();
+  return join(gomod, `k8s.io/kubernetes@${K8S_MODULE_VERSION}`, "build", "pause", "linux", "pause.c");
+}
+registerCustomStep(
+  "pause",
+  () => `pause ${PAUSE_VERSION} ${K8S_MODULE_VERSION} ${hashFiles(join(GO_DIR, "k8s"))}`,
+  async ({ entry, tag, hash, exec }) => {
+    // the kubernetes module (pinned in go/k8s) carries the pause source; make sure it is downloaded
+    await exec.run(["/usr/local/go/bin/go", "mod", "download", `k8s.io/kubernetes@${K8S_MODULE_VERSION}`], { timeoutMs: 600_000 });
+    const ctx = mkdtempSync(join(forgeCacheDir(), "ctx-pause-"));
+    try {
+      await exec.run(["gcc", "-Os", "-Wall", "-Werror", "-static", `-DVERSION=v${PAUSE_VERSION}-netconform`, "-o", join(ctx, "pause"), pauseSource()]);
+      await exec.run(["strip", join(ctx, "pause")]);
+      writeFileSync(join(ctx, "Dockerfile"), 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n');
+      await exec.run(["docker", "build", "-q", ...labelArgs(entry.name, hash), "-t", tag, ctx], { timeoutMs: 300_000 });
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+    }
+  },
+);
+
+const KindNodeInputs = z.object({
+  /** catalogue images preloaded into the node's containerd (namespace k8s.io) */
+  preload: z.array(z.string()),
+  /** binaries copied into the node (go/build.sh targets) */
+  binaries: z.array(z.string()).default(["kubeadm", "kubelet", "kubectl", "crictl"]),
+});
+
+/** The name an image has inside a node: its upstream reference, or netconform.local/<name>:forge. */
+export function nodeImageRef(name: string, cat: Catalogue = loadCatalogue()): string {
+  return imageEntry(name, cat).ref ?? `netconform.local/${name}:forge`;
+}
+
+function preloadInputs(): string {
+  const cat = loadCatalogue();
+  const node = cat.images.find((i) => i.build.kind === "custom" && i.build.step === "kind-node");
+  const names = node ? KindNodeInputs.parse(node.build.kind === "custom" ? node.build.inputs : {}).preload : [];
+  return names.map((n) => `${nodeImageRef(n, cat)}=${localTag(n, cat)}`).join(" ");
+}
+
+registerCustomStep("kind-node", () => `${hashFiles(NODE_DIR)} ${goInputs()} ${preloadInputs()}`, async ({ entry, tag, hash, baseTag, exec, log }) => {
+  if (!baseTag) throw new Error("kind-node needs build.from (the node base image)");
+  const inp = KindNodeInputs.parse(entry.build.kind === "custom" ? entry.build.inputs : {});
+  const bin = await ensureBinaries(inp.binaries, exec, log);
+  const cat = loadCatalogue();
+  const refs: string[] = [];
+  for (const name of inp.preload) {
+    const local = await ensureImage(name, { exec, log, cat });
+    const ref = nodeImageRef(name, cat);
+    await exec.run(["docker", "tag", local, ref]);
+    refs.push(ref);
+  }
+  const ctx = mkdtempSync(join(forgeCacheDir(), "ctx-node-"));
+  const stage = `${tag}-stage`;
+  const builder = `netconform-node-forge-${hash}`;
+  try {
+    cpSync(NODE_DIR, ctx, { recursive: true });
+    mkdirSync(join(ctx, "bin"), { recursive: true });
+    for (const b of inp.binaries) {
+      copyFileSync(join(bin, b), join(ctx, "bin", b));
+      chmodSync(join(ctx, "bin", b), 0o755);
+    }
+    log(`node: docker build (${inp.binaries.join(", ")})`);
+    await exec.run(["docker", "build", "-q", "--build-arg", `BASE=${baseTag}`, ...labelArgs(entry.name, hash), "-t", stage, ctx], { timeoutMs: 900_000 });
+    // preload: start containerd in a container of the staged image, import, stop, commit
+    log(`node: preloading ${refs.length} images`);
+    await exec.run(["docker", "rm", "-f", builder], { allowFailure: true });
+    await exec.run([
+      "docker", "run", "-d", "--name", builder, "--label", `${FORGE_LABEL}.builder=1`, "--privileged", "--cgroupns=private",
+      "--security-opt", "seccomp=unconfined", "--tmpfs", "/run", "--tmpfs", "/tmp", "--entrypoint", "sleep", stage, "infinity",
+    ]);
+    await exec.run(["docker", "exec", builder, "bash", "-c", "nohup containerd >/tmp/containerd.log 2>&1 & for i in $(seq 1 30); do ctr version >/dev/null 2>&1 && exit 0; sleep 1; done; cat /tmp/containerd.log; exit 1"], { timeoutMs: 60_000 });
+    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    await exec.run(["sh", "-c", `docker save ${refs.map(q).join(" ")} | docker exec -i ${builder} ctr --namespace=k8s.io images import --all-platforms --no-unpack --digests -`], { timeoutMs: 1_200_000 });
+    const listed = await exec.run(["docker", "exec", builder, "ctr", "--namespace=k8s.io", "images", "list", "-q"]);
+    const missing = refs.filter((r) => !listed.stdout.split("\n").some((l) => l === r || l === `docker.io/${r}`));
+    if (missing.length) throw new Error(`node preload: containerd lacks ${missing.join(", ")}`);
+    await exec.run(["docker", "exec", builder, "bash", "-c", "pkill -x containerd; for i in $(seq 1 20); do pgrep -x containerd >/dev/null || exit 0; sleep 0.5; done; exit 1"]);
+    await exec.run([
+      "docker", "commit", "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]', "--change", 'CMD []', "--change", "STOPSIGNAL SIGRTMIN+3",
+      builder, tag,
+    ], { timeoutMs: 600_000 });
+  } finally {
+    await exec.run(["docker", "rm", "-f", builder], { allowFailure: true });
+    await exec.run(["docker", "rmi", stage], { allowFailure: true });
+    rmSync(ctx, { recursive: true, force: true });
+  }
+});
+
+/** Build (if missing) the kind node image and everything it is made of; returns its local tag. */
+export async function ensureNodeImage(opts: { exec?: Executor; log?: (m: string) => void; records?: ForgeRecord[] } = {}): Promise<string> {
+  return ensureImage("kind-node", opts);
+}
+
+// `node harness/images/node-forge.ts` builds the node image and prints its tag
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const records: ForgeRecord[] = [];
+  ensureNodeImage({ records })
+    .then((tag) => {
+      for (const r of records) process.stderr.write(`${r.built ? "built " : "cached"} ${r.tag} ${r.seconds.toFixed(1)}s${r.sizeMB ? ` ${r.sizeMB}MB` : ""}\n`);
+      process.stdout.write(`${tag}\n`);
+    })
+    .catch((e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    });
+}
