@@ -1,0 +1,302 @@
+/**
+ * `swanctl --list-sas` (strongSwan 5.x/6.x text output) as IKE SAs with their CHILD SAs.
+ *
+ *   tunnel-accept-any: #1, ESTABLISHED, IKEv2, 5b9b1d0c0a7e3f21_i 9e4c6f3a1d2b8e70_r*
+ *     local  'myserver' @ 10.123.123.200[4500]
+ *     remote 'myclient' @ 10.123.123.4[4500]
+ *     AES_CBC-128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_3072
+ *     established 212s ago, rekeying in 10239s
+ *     net-net: #1, reqid 1, INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16-128
+ *       installed 212s ago, rekeying in 3150s, expires in 3748s
+ *       in  c6c3b5d2 (-|0x0000007b),   1680 bytes,    20 packets,     3s ago
+ *       out c9e0a7f4 (-|0x0000007b),   1680 bytes,    20 packets,     3s ago
+ *       local  0.0.0.0/0
+ *       remote 0.0.0.0/0
+ *
+ * Every line is accounted for by its indentation and shape; anything else is a ParseError.
+ */
+import { z } from "zod";
+import { ParseError } from "../parse-error.ts";
+import { splitLines, uint, validated, type Line } from "./tokens.ts";
+
+const P = "swanctl";
+
+const IKE_STATES = ["CREATED", "CONNECTING", "ESTABLISHED", "PASSIVE", "REKEYING", "REKEYED", "DELETING", "DESTROYING"] as const;
+const CHILD_STATES = ["CREATED", "ROUTED", "INSTALLING", "INSTALLED", "UPDATING", "REKEYING", "REKEYED", "RETRYING", "DELETING", "DELETED", "DESTROYING"] as const;
+
+const direction = z.object({
+  spi: z.string().regex(/^[0-9a-f]{8}$/),
+  cpi: z.string().optional(),
+  /** "0x00000064/0xffffffff" when a mark is set */
+  mark: z.string().optional(),
+  /** XFRM interface id, e.g. "0x0000007b" (123), when set */
+  ifId: z.string().optional(),
+  bytes: z.number().int().nonnegative(),
+  packets: z.number().int().nonnegative(),
+  /** seconds since last use, when the SA was used */
+  lastUseSecs: z.number().int().nonnegative().optional(),
+});
+
+export const childSaSchema = z.object({
+  name: z.string().min(1),
+  uniqueId: z.number().int().nonnegative(),
+  reqid: z.number().int().nonnegative(),
+  cpu: z.string().optional(),
+  state: z.enum(CHILD_STATES),
+  /** TUNNEL, TRANSPORT, BEET, PASS, DROP */
+  mode: z.string(),
+  /** true for `TUNNEL-in-UDP` (NAT-T encapsulation) */
+  udpEncap: z.boolean(),
+  /** ESP or AH */
+  protocol: z.string(),
+  /** e.g. "AES_CBC-128/HMAC_SHA2_256_128" or "AES_GCM_16-128" (may be empty when not negotiated) */
+  proposal: z.string(),
+  installedSecsAgo: z.number().int().nonnegative().optional(),
+  rekeyInSecs: z.number().int().nonnegative().optional(),
+  expiresInSecs: z.number().int().nonnegative().optional(),
+  in: direction,
+  out: direction,
+  label: z.string().optional(),
+  localTs: z.array(z.string()),
+  remoteTs: z.array(z.string()),
+});
+
+export const ikeSaSchema = z.object({
+  name: z.string().min(1),
+  uniqueId: z.number().int().nonnegative(),
+  state: z.enum(IKE_STATES),
+  version: z.number().int(),
+  spiI: z.string(),
+  spiR: z.string(),
+  /** which side this host is: the `*` after the SPI */
+  initiator: z.boolean(),
+  local: z.object({ id: z.string(), host: z.string(), port: z.number().int(), vips: z.array(z.string()) }),
+  remote: z.object({ id: z.string(), host: z.string(), port: z.number().int(), vips: z.array(z.string()), eapId: z.string().optional(), xauthId: z.string().optional() }),
+  proposal: z.string().optional(),
+  establishedSecsAgo: z.number().int().nonnegative().optional(),
+  rekeyInSecs: z.number().int().nonnegative().optional(),
+  reauthInSecs: z.number().int().nonnegative().optional(),
+  expiresInSecs: z.number().int().nonnegative().optional(),
+  tasks: z.object({ queued: z.array(z.string()), active: z.array(z.string()), passive: z.array(z.string()) }),
+  children: z.array(childSaSchema),
+});
+export const swanctlSasSchema = z.array(ikeSaSchema);
+
+export type ChildSa = z.infer<typeof childSaSchema>;
+export type IkeSa = z.infer<typeof ikeSaSchema>;
+export type SwanctlSas = z.infer<typeof swanctlSasSchema>;
+
+const IKE_HEAD = /^([^\s:][^:]*): #(\d+), ([A-Z]+), IKEv(\d), ([0-9a-f]{16})_i(\*?) ([0-9a-f]{16})_r(\*?)$/;
+const ENDPOINT = /^ {2}(local|remote) {1,2}'(.*)' @ (\S+)\[(\d+)\](.*)$/;
+const CHILD_HEAD = /^ {2}([^\s:][^:]*): #(\d+), reqid (\d+)(?:, cpu (\S+))?, ([A-Z]+), ([A-Z]+)(-in-UDP)?, ([A-Z]+):(\S*)$/;
+const DIRECTION = /^ {4}(in|out) {1,2}([0-9a-f]{8})(?:\/(\S+))?(?: \(([^)]*)\))?, +(\d+) bytes, +(\d+) packets(?:, +(\d+)s ago)?$/;
+const TIMES = /^(\w+) in (\d+)s$/;
+
+function times(line: Line, text: string, first: RegExp): Record<string, number> {
+  const out: Record<string, number> = {};
+  const parts = text.split(", ");
+  const m = first.exec(parts[0] ?? "");
+  if (!m) throw new ParseError(P, line.no, line.text, "bad time line");
+  out.first = uint(P, line, m[1], "seconds");
+  for (const part of parts.slice(1)) {
+    const t = TIMES.exec(part);
+    if (!t || !/^(rekeying|reauth|expires)$/.test(t[1]!)) throw new ParseError(P, line.no, line.text, `bad time ${JSON.stringify(part)}`);
+    if (out[t[1]!] !== undefined) throw new ParseError(P, line.no, line.text, `${t[1]} twice`);
+    out[t[1]!] = uint(P, line, t[2], t[1]!);
+  }
+  return out;
+}
+
+/** Parse `swanctl --list-sas` output (zero or more IKE SAs). */
+export function parseSwanctlSas(text: string): SwanctlSas {
+  const sas: IkeSa[] = [];
+  let ike: IkeSa | undefined;
+  let child: ChildSa | undefined;
+  // Which lines the current IKE SA / CHILD SA still expects, to catch truncation.
+  let ikeSeen = new Set<string>();
+  let childSeen = new Set<string>();
+  const closeChild = (line: Line | undefined): void => {
+    if (!child) return;
+    for (const k of ["installed", "in", "out", "local", "remote"]) {
+      if (!childSeen.has(k)) throw new ParseError(P, line?.no, line?.text ?? "(end of output)", `CHILD_SA ${child.name} is missing its "${k}" line (truncated output?)`);
+    }
+    child = undefined;
+  };
+  const closeIke = (line: Line | undefined): void => {
+    closeChild(line);
+    if (!ike) return;
+    for (const k of ["local", "remote"]) {
+      if (!ikeSeen.has(k)) throw new ParseError(P, line?.no, line?.text ?? "(end of output)", `IKE_SA ${ike.name} is missing its "${k}" line (truncated output?)`);
+    }
+    if (ike.state === "ESTABLISHED" && !ikeSeen.has("established")) {
+      throw new ParseError(P, line?.no, line?.text ?? "(end of output)", `ESTABLISHED IKE_SA ${ike.name} has no "established" line (truncated output?)`);
+    }
+    ike = undefined;
+  };
+  for (const line of splitLines(text)) {
+    const t = line.text;
+    if (t.trim() === "") continue;
+    const fail = (d: string): never => {
+      throw new ParseError(P, line.no, t, d);
+    };
+    let m = IKE_HEAD.exec(t);
+    if (m) {
+      closeIke(line);
+      if (!(IKE_STATES as readonly string[]).includes(m[3]!)) fail(`unknown IKE_SA state ${m[3]}`);
+      if ((m[6] === "*") === (m[8] === "*")) fail("exactly one SPI must carry the local-side *");
+      ike = {
+        name: m[1]!,
+        uniqueId: uint(P, line, m[2], "unique id"),
+        state: m[3] as IkeSa["state"],
+        version: uint(P, line, m[4], "IKE version"),
+        spiI: m[5]!,
+        spiR: m[7]!,
+        initiator: m[6] === "*",
+        local: { id: "", host: "", port: 0, vips: [] },
+        remote: { id: "", host: "", port: 0, vips: [] },
+        tasks: { queued: [], active: [], passive: [] },
+        children: [],
+      };
+      ikeSeen = new Set();
+      sas.push(ike);
+      continue;
+    }
+    if (!ike) fail("line outside an IKE_SA");
+    const cur = ike!;
+    if ((m = CHILD_HEAD.exec(t))) {
+      closeChild(line);
+      if (!(CHILD_STATES as readonly string[]).includes(m[5]!)) fail(`unknown CHILD_SA state ${m[5]}`);
+      if (!/^(TUNNEL|TRANSPORT|BEET|PASS|DROP)$/.test(m[6]!)) fail(`unknown mode ${m[6]}`);
+      if (!/^(ESP|AH)$/.test(m[8]!)) fail(`unknown protocol ${m[8]}`);
+      const c: ChildSa = {
+        name: m[1]!,
+        uniqueId: uint(P, line, m[2], "unique id"),
+        reqid: uint(P, line, m[3], "reqid"),
+        state: m[5] as ChildSa["state"],
+        mode: m[6]!,
+        udpEncap: m[7] !== undefined,
+        protocol: m[8]!,
+        proposal: m[9]!,
+        in: { spi: "", bytes: 0, packets: 0 },
+        out: { spi: "", bytes: 0, packets: 0 },
+        localTs: [],
+        remoteTs: [],
+      };
+      if (m[4] !== undefined) c.cpu = m[4];
+      child = c;
+      childSeen = new Set();
+      cur.children.push(c);
+      continue;
+    }
+    if (child && t.startsWith("    ")) {
+      const c = child;
+      const once = (k: string): void => {
+        if (childSeen.has(k)) fail(`second "${k}" line in CHILD_SA ${c.name}`);
+        childSeen.add(k);
+      };
+      if ((m = DIRECTION.exec(t))) {
+        const dir = m[1] as "in" | "out";
+        once(dir);
+        const d = c[dir];
+        d.spi = m[2]!;
+        if (m[3] !== undefined) d.cpi = m[3];
+        if (m[4] !== undefined) {
+          const [mark, ifId, ...rest] = m[4].split("|");
+          if (rest.length > 0 || mark === undefined || !/^(-|0x[0-9a-f]+(\/0x[0-9a-f]+)?)$/.test(mark) || (ifId !== undefined && !/^0x[0-9a-f]+$/.test(ifId))) fail("bad mark/if_id");
+          if (mark !== "-") d.mark = mark;
+          if (ifId !== undefined) d.ifId = ifId;
+        }
+        d.bytes = uint(P, line, m[5], "bytes");
+        d.packets = uint(P, line, m[6], "packets");
+        if (m[7] !== undefined) d.lastUseSecs = uint(P, line, m[7], "last use");
+        continue;
+      }
+      if (t.startsWith("    installed ")) {
+        once("installed");
+        const x = times(line, t.slice(4), /^installed (\d+)s ago$/);
+        c.installedSecsAgo = x.first;
+        if (x.rekeying !== undefined) c.rekeyInSecs = x.rekeying;
+        if (x.expires !== undefined) c.expiresInSecs = x.expires;
+        if (x.reauth !== undefined) fail("reauth on a CHILD_SA");
+        continue;
+      }
+      if ((m = /^ {4}(local|remote) {1,2}(\S.*)$/.exec(t))) {
+        once(m[1]!);
+        const ts = m[2]!.split(" ");
+        if (ts.some((x) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?(\[[^\]]+\])?$|^dynamic$/.test(x))) fail("bad traffic selector");
+        if (m[1] === "local") c.localTs = ts;
+        else c.remoteTs = ts;
+        continue;
+      }
+      if ((m = /^ {4}label {2}(\S.*)$/.exec(t))) {
+        once("label");
+        c.label = m[1]!;
+        continue;
+      }
+      fail("unrecognised CHILD_SA line");
+    }
+    if (child) closeChild(line); // an IKE-level line after a child: the child is complete
+    if ((m = ENDPOINT.exec(t))) {
+      const side = m[1] as "local" | "remote";
+      if (ikeSeen.has(side)) fail(`second ${side} line`);
+      if (cur.children.length > 0) fail(`${side} line after CHILD_SAs`);
+      ikeSeen.add(side);
+      const ep = cur[side];
+      ep.id = m[2]!;
+      ep.host = m[3]!;
+      ep.port = uint(P, line, m[4], "port");
+      let rest = m[5]!;
+      if (side === "remote") {
+        const eap = /^ EAP: '([^']*)'/.exec(rest);
+        if (eap) {
+          cur.remote.eapId = eap[1]!;
+          rest = rest.slice(eap[0].length);
+        }
+        const xa = /^ XAuth: '([^']*)'/.exec(rest);
+        if (xa) {
+          cur.remote.xauthId = xa[1]!;
+          rest = rest.slice(xa[0].length);
+        }
+      }
+      const vips = /^ \[([^\]]+)\]$/.exec(rest);
+      if (vips) ep.vips = vips[1]!.split(" ");
+      else if (rest !== "") fail(`unexpected text after ${side} endpoint`);
+      continue;
+    }
+    if ((m = /^ {2}([A-Z0-9_]+(-\d+)?(\/[A-Z0-9_]+(-\d+)?)+)$/.exec(t))) {
+      if (ikeSeen.has("proposal")) fail("second IKE proposal line");
+      ikeSeen.add("proposal");
+      cur.proposal = m[1]!;
+      continue;
+    }
+    if (t.startsWith("  established ")) {
+      if (ikeSeen.has("established")) fail("second established line");
+      ikeSeen.add("established");
+      const x = times(line, t.slice(2), /^established (\d+)s ago$/);
+      cur.establishedSecsAgo = x.first;
+      if (x.rekeying !== undefined) cur.rekeyInSecs = x.rekeying;
+      if (x.reauth !== undefined) cur.reauthInSecs = x.reauth;
+      if (x.expires !== undefined) cur.expiresInSecs = x.expires;
+      continue;
+    }
+    if ((m = /^ {2}(queued|active|passive): +(\S.*)$/.exec(t))) {
+      const k = m[1] as "queued" | "active" | "passive";
+      if (ikeSeen.has(k)) fail(`second ${k} line`);
+      ikeSeen.add(k);
+      cur.tasks[k] = m[2]!.split(" ");
+      continue;
+    }
+    fail("unrecognised line");
+  }
+  closeIke(undefined);
+  return validated(P, swanctlSasSchema, sas);
+}
+
+/** Find a CHILD SA by name (first match across IKE SAs), with its IKE SA. */
+export function findChild(sas: SwanctlSas, childName: string): { ike: IkeSa; child: ChildSa } | undefined {
+  for (const ike of sas) {
+    const child = ike.children.find((c) => c.name === childName);
+    if (child) return { ike, child };
+  }
+  return undefined;
+}
