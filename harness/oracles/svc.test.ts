@@ -3,7 +3,7 @@ import { loadFixture } from "../evidence/fixtures.ts";
 import { parseGetentHosts } from "../evidence/parsers/dns.ts";
 import { parseIptablesSave } from "../evidence/parsers/iptables-save.ts";
 import { behaviour } from "../report/allure.ts";
-import { splitHostPort, svc01, svc02, svc03, svc04 } from "./svc.ts";
+import { svc01, svc02, svc03, svc04 } from "./svc.ts";
 import { formatVerdict } from "./verdict.ts";
 
 const save = (id: string, kind: "pass" | "fail", name: string) => parseIptablesSave(loadFixture(id, kind, name).text);
@@ -31,13 +31,6 @@ describe("SVC-01 backend sees the client pod IP", () => {
     const v = svc01({ clientPodIP, clientIpReply: "<html>502 Bad Gateway</html>" });
     expect(v.ok).toBe(false);
     expect(v.reasons[0]).toMatch(/not "ip:port"/);
-  });
-
-  it("splits IPv4 and bracketed IPv6 host:port", () => {
-    expect(splitHostPort("10.42.1.4:49186")).toEqual({ ip: "10.42.1.4", port: 49186 });
-    expect(splitHostPort("[fd00:10:244::4]:80")).toEqual({ ip: "fd00:10:244::4", port: 80 });
-    expect(splitHostPort("10.42.1.4")).toBeUndefined();
-    expect(splitHostPort("10.42.1.4:99999")).toBeUndefined();
   });
 });
 

@@ -5,19 +5,11 @@
 import { ParseError } from "../evidence/parse-error.ts";
 import { parseResolvConf } from "../evidence/parsers/dns.ts";
 import { comment, dport, probability, serviceRules, targetOption, type IptablesSave, type IptRule, type IptTable } from "../evidence/parsers/iptables-save.ts";
-import { isIP } from "../evidence/parsers/tokens.ts";
+import { isIpAddress, splitHostPort } from "../evidence/parsers/common.ts";
 import { verdict, type Verdict } from "./verdict.ts";
 
 // ---------------------------------------------------------------------------------------------
 // SVC-01: pod → ClusterIP is DNAT only; the backend sees the client pod's own IP.
-
-/** Split agnhost netexec `/clientip` output ("10.42.1.4:49186", "[fd00::4]:49186"). */
-export function splitHostPort(s: string): { ip: string; port: number } | undefined {
-  const t = s.trim();
-  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(t) ?? /^([^:]+):(\d{1,5})$/.exec(t);
-  if (!m || !isIP(m[1]!) || Number(m[2]) > 65535) return undefined;
-  return { ip: m[1]!, port: Number(m[2]) };
-}
 
 export interface Svc01Input {
   /** the client pod's IP (status.podIP) */
@@ -28,13 +20,14 @@ export interface Svc01Input {
 
 export function svc01(input: Svc01Input): Verdict {
   const id = "SVC-01";
-  const seen = splitHostPort(input.clientIpReply);
-  if (!isIP(input.clientPodIP)) return verdict(id, [`client pod IP ${JSON.stringify(input.clientPodIP)} is not an IP address`]);
+  // agnhost netexec /clientip answers "10.42.1.4:49186" ("[fd00::4]:49186" for IPv6)
+  const seen = splitHostPort(input.clientIpReply.trim());
+  if (!isIpAddress(input.clientPodIP)) return verdict(id, [`client pod IP ${JSON.stringify(input.clientPodIP)} is not an IP address`]);
   if (!seen) return verdict(id, [`backend reply ${JSON.stringify(input.clientIpReply.trim().slice(0, 80))} is not "ip:port" (agnhost /clientip)`]);
-  if (seen.ip !== input.clientPodIP) {
-    return verdict(id, [`backend saw source ${seen.ip}:${seen.port}, not the client pod IP ${input.clientPodIP}: the connection was source-NATed on the way to the ClusterIP`]);
+  if (seen.address !== input.clientPodIP) {
+    return verdict(id, [`backend saw source ${seen.address}:${seen.port}, not the client pod IP ${input.clientPodIP}: the connection was source-NATed on the way to the ClusterIP`]);
   }
-  return verdict(id, [], [`backend saw the client pod IP ${seen.ip} (port ${seen.port}): DNAT only, no SNAT`], { seenSource: `${seen.ip}:${seen.port}` });
+  return verdict(id, [], [`backend saw the client pod IP ${seen.address} (port ${seen.port}): DNAT only, no SNAT`], { seenSource: `${seen.address}:${seen.port}` });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { ip, splitLines, uint, validated, type Line } from "./tokens.ts";
+import { check } from "./common.ts";
+import { ip, splitLines, uint, type Line } from "./tokens.ts";
 
 const P = "conntrack";
 
@@ -105,12 +106,9 @@ function parseEntry(line: Line): ConntrackEntry {
   }
   const proto = w[i] ?? "";
   const spec = PROTOS[proto];
+  if (!spec && proto !== "unknown") fail(`unknown protocol ${JSON.stringify(proto)}`);
   const num = uint(P, line, w[i + 1], "protocol number");
-  if (spec) {
-    if (spec.num !== num) fail(`${proto} has protocol number ${spec.num}, not ${num}`);
-  } else if (proto !== "unknown") {
-    fail(`unknown protocol ${JSON.stringify(proto)}`);
-  }
+  if (spec && spec.num !== num) fail(`${proto} has protocol number ${spec.num}, not ${num}`);
   e.proto = proto;
   e.protoNum = num;
   i += 2;
@@ -211,7 +209,7 @@ export function parseConntrack(text: string): Conntrack {
   if (out.shown !== undefined && out.shown !== out.entries.length) {
     throw new ParseError(P, undefined, text.slice(0, 200), `summary says ${out.shown} entries, ${out.entries.length} parsed (truncated output?)`);
   }
-  return validated(P, conntrackSchema, out);
+  return check(P, conntrackSchema, out);
 }
 
 /** Entries of one flow direction: protocol and original destination (and port when given). */

@@ -3,7 +3,8 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { ip, splitLines, validated } from "./tokens.ts";
+import { check } from "./common.ts";
+import { ip, splitLines } from "./tokens.ts";
 
 export const resolvConfSchema = z.object({
   nameservers: z.array(z.string()),
@@ -56,7 +57,7 @@ export function parseResolvConf(text: string): ResolvConf {
         fail(`unknown directive ${JSON.stringify(key)}`);
     }
   }
-  return validated(P, resolvConfSchema, r);
+  return check(P, resolvConfSchema, r);
 }
 
 export const hostsEntrySchema = z.object({ address: z.string(), names: z.array(z.string()).min(1) });
@@ -74,5 +75,5 @@ export function parseGetentHosts(text: string): HostsEntry[] {
     if (names.some((n) => !DOMAIN.test(n))) throw new ParseError(P, line.no, line.text, "bad host name");
     out.push({ address: ip(P, line, addr, "address"), names });
   }
-  return validated(P, z.array(hostsEntrySchema), out);
+  return check(P, z.array(hostsEntrySchema), out);
 }

@@ -8,7 +8,7 @@
  * the result (and counted in `skippedEmpty`), never mistaken for links.
  */
 import { z } from "zod";
-import { ParseError } from "../parse-error.ts";
+import { check, jsonValue } from "./common.ts";
 
 const P = "ip-json";
 
@@ -85,28 +85,12 @@ export interface IpJsonResult<T> {
 }
 
 function parseArray<S extends z.ZodType>(what: string, schema: S, text: string, allowEmptyObjects: boolean): IpJsonResult<z.output<S>> {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new ParseError(`${P} ${what}`, undefined, text, `not JSON (${(e as Error).message})`);
-  }
-  if (!Array.isArray(data)) throw new ParseError(`${P} ${what}`, undefined, text, "expected a JSON array");
-  const items: z.output<S>[] = [];
-  let skippedEmpty = 0;
-  data.forEach((item: unknown, i: number) => {
-    if (allowEmptyObjects && item !== null && typeof item === "object" && !Array.isArray(item) && Object.keys(item).length === 0) {
-      skippedEmpty++;
-      return;
-    }
-    const r = schema.safeParse(item);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      throw new ParseError(`${P} ${what}`, undefined, JSON.stringify(item) ?? String(item), `element ${i}: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
-    }
-    items.push(r.data);
-  });
-  return { items, skippedEmpty };
+  const parser = `${P} ${what}`;
+  const data = jsonValue(parser, text);
+  const isEmptyObject = (v: unknown): boolean => v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0;
+  const kept = Array.isArray(data) && allowEmptyObjects ? data.filter((v) => !isEmptyObject(v)) : data;
+  const items = check(parser, z.array(schema), kept) as z.output<S>[];
+  return { items, skippedEmpty: Array.isArray(data) ? data.length - items.length : 0 };
 }
 
 export function parseIpRoute(text: string): IpRoute[] {

@@ -8,7 +8,8 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { cidr, splitLines, tokenize, uint, validated, type Line, type Token } from "./tokens.ts";
+import { check } from "./common.ts";
+import { cidr, splitLines, tokenize, uint, type Line, type Token } from "./tokens.ts";
 
 const P = "iptables-save";
 
@@ -285,7 +286,7 @@ export function parseIptablesSave(text: string): IptablesSave {
     throw new ParseError(P, line.no, t, "unrecognised line");
   }
   if (table) throw new ParseError(P, table.declaredAt, `*${table.name}`, `table ${table.name} has no COMMIT (truncated output?)`);
-  return validated(P, iptablesSaveSchema, out);
+  return check(P, iptablesSaveSchema, out);
 }
 
 /**
@@ -326,7 +327,7 @@ export function parseIptablesS(text: string, tableName = "filter"): IptTable {
     }
     throw new ParseError(P, line.no, t, "unrecognised line");
   }
-  return validated(P, iptTableSchema, { name: tableName, chains });
+  return check(P, iptTableSchema, { name: tableName, chains });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { splitLines, uint, validated, type Line } from "./tokens.ts";
+import { check } from "./common.ts";
+import { splitLines, uint, type Line } from "./tokens.ts";
 
 const P = "swanctl";
 
@@ -289,7 +290,7 @@ export function parseSwanctlSas(text: string): SwanctlSas {
     fail("unrecognised line");
   }
   closeIke(undefined);
-  return validated(P, swanctlSasSchema, sas);
+  return check(P, swanctlSasSchema, sas);
 }
 
 /** Find a CHILD SA by name (first match across IKE SAs), with its IKE SA. */

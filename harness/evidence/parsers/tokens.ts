@@ -1,10 +1,11 @@
 /**
- * Small lexical helpers shared by the evidence parsers (iptables-save, conntrack, swanctl, xfrm,
- * dns). Everything here either returns a value or throws a ParseError naming the parser, the line
- * and the text, so a parser built on these helpers never leaks any other exception.
+ * Line-oriented lexical helpers for the text parsers (iptables-save, conntrack, swanctl, xfrm,
+ * dns): numbered lines, a tokeniser for double-quoted arguments, and typed field readers. Every
+ * reader either returns a value or throws a ParseError naming the parser, the line and the text.
+ * Generic pieces (line splitting, zod checks, IP address tests) come from ./common.ts.
  */
-import type { z } from "zod";
 import { ParseError } from "../parse-error.ts";
+import { isCidr, isIpAddress, lines } from "./common.ts";
 
 export interface Line {
   /** 1-based line number in the parsed text */
@@ -14,9 +15,7 @@ export interface Line {
 
 /** Split text into numbered lines; a trailing newline does not make an extra empty line. */
 export function splitLines(text: string): Line[] {
-  const raw = text.split(/\r?\n/);
-  if (raw.length > 0 && raw[raw.length - 1] === "") raw.pop();
-  return raw.map((t, i) => ({ no: i + 1, text: t }));
+  return lines(text).map((t, i) => ({ no: i + 1, text: t }));
 }
 
 export interface Token {
@@ -80,7 +79,7 @@ export function uint(parser: string, line: Line, s: string | undefined, what: st
   return v;
 }
 
-/** A 0x-prefixed hexadecimal number (up to 64 bits, kept as a lower-case string and a number). */
+/** A 0x-prefixed hexadecimal number (up to 64 bits), returned in lower case. */
 export function hex(parser: string, line: Line, s: string | undefined, what: string): string {
   if (s === undefined || !/^0x[0-9a-fA-F]{1,16}$/.test(s)) {
     throw new ParseError(parser, line.no, line.text, `${what}: expected a 0x hex number, got ${JSON.stringify(s ?? "")}`);
@@ -88,28 +87,9 @@ export function hex(parser: string, line: Line, s: string | undefined, what: str
   return s.toLowerCase();
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-// Loose but bounded IPv6 check: hex groups, colons, at most one "::", optional dotted IPv4 tail.
-const IPV6 = /^(?=.*:)[0-9a-fA-F:]{2,39}(\.\d{1,3}){0,3}$/;
-
-export function isIPv4(s: string): boolean {
-  return IPV4.test(s);
-}
-
-export function isIPv6(s: string): boolean {
-  if (!IPV6.test(s)) return false;
-  if ((s.match(/::/g) ?? []).length > 1) return false;
-  const groups = s.split(":");
-  return groups.every((g) => g.length <= 4 || /\./.test(g)) && groups.length <= 8;
-}
-
-export function isIP(s: string): boolean {
-  return isIPv4(s) || isIPv6(s);
-}
-
 /** An IPv4/IPv6 address; else ParseError. */
 export function ip(parser: string, line: Line, s: string | undefined, what: string): string {
-  if (s === undefined || !isIP(s)) {
+  if (s === undefined || !isIpAddress(s)) {
     throw new ParseError(parser, line.no, line.text, `${what}: expected an IP address, got ${JSON.stringify(s ?? "")}`);
   }
   return s;
@@ -117,24 +97,8 @@ export function ip(parser: string, line: Line, s: string | undefined, what: stri
 
 /** An address with an optional /prefix ("10.42.0.0/16", "10.43.0.10"); else ParseError. */
 export function cidr(parser: string, line: Line, s: string | undefined, what: string): string {
-  const [addr, len, ...rest] = (s ?? "").split("/");
-  const max = addr !== undefined && isIPv4(addr) ? 32 : 128;
-  if (s === undefined || rest.length > 0 || addr === undefined || !isIP(addr) || (len !== undefined && (!/^\d{1,3}$/.test(len) || Number(len) > max))) {
+  if (s === undefined || !(isIpAddress(s) || isCidr(s))) {
     throw new ParseError(parser, line.no, line.text, `${what}: expected an address or prefix, got ${JSON.stringify(s ?? "")}`);
   }
   return s;
-}
-
-/**
- * Validate a parser's finished result against its zod schema. A mismatch is a parser bug or an
- * input shape the parser let through; either way the caller gets a ParseError, never a result that
- * does not match its declared type.
- */
-export function validated<S extends z.ZodType>(parser: string, schema: S, value: unknown): z.output<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new ParseError(parser, undefined, JSON.stringify(value).slice(0, 200), `result does not match its schema at ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? ""}`);
-  }
-  return r.data;
 }

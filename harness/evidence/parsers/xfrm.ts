@@ -10,7 +10,8 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { cidr, hex, ip, splitLines, uint, validated, type Line } from "./tokens.ts";
+import { check } from "./common.ts";
+import { cidr, hex, ip, splitLines, uint, type Line } from "./tokens.ts";
 
 const P = "xfrm";
 
@@ -229,7 +230,7 @@ export function parseXfrmState(text: string): XfrmState[] {
     if (ctx.section === "stats:" && !st.stats) throw new ParseError(P, b.head.no, b.head.text, "stats section is empty (truncated output?)");
     out.push(st as XfrmState);
   }
-  return validated(P, z.array(xfrmStateSchema), out);
+  return check(P, z.array(xfrmStateSchema), out);
 }
 
 /** Parse `ip [-s] xfrm policy [list]` output. */
@@ -287,5 +288,5 @@ export function parseXfrmPolicy(text: string): XfrmPolicy[] {
     if (tmplOpen) throw new ParseError(P, b.head.no, b.head.text, "tmpl without its proto line (truncated output?)");
     out.push(pol as XfrmPolicy);
   }
-  return validated(P, z.array(xfrmPolicySchema), out);
+  return check(P, z.array(xfrmPolicySchema), out);
 }
