@@ -1,9 +1,9 @@
 /**
  * `ip [-s] xfrm state` and `ip [-s] xfrm policy` output.
  *
- * Key material is never kept: algorithm lines keep the algorithm name, key length and ICV/truncation
- * length only; the hex key is checked for shape and dropped (`keyRedacted: true`), and
- * `<<Keys hidden>>` (ip xfrm state with -nokeys) is accepted as well.
+ * Key material is never kept: before anything else looks at the text, every algorithm line's hex
+ * key is replaced by a marker holding only its length, so neither the result (`keyRedacted: true`)
+ * nor a ParseError message can carry a key. `<<Keys hidden>>` (ip xfrm state -nokeys) is accepted.
  *
  * Each block starts at column 0 with `src …` and continues with tab-indented lines; every line of
  * a block must be one iproute2 prints, else ParseError.
@@ -97,7 +97,14 @@ function blocks(text: string): Block[] {
 
 /** ip xfrm "id" line: `proto esp spi 0xc1a2b3c4[(3248665540)] reqid 1[(0x00000001)] mode tunnel`. */
 const ID_LINE = /^proto (\S+) (?:spi (0x[0-9a-f]{8})(?:\((\d+)\))? )?reqid (\d+)(?:\(0x[0-9a-f]{8}\))? mode (\S+)$/;
-const ALGO_LINE = /^(enc|auth|auth-trunc|aead|comp) (\S+) (?:(0x[0-9a-f]*)(?: \((\d+) bits\))?|<<Keys hidden>>)(?: (\d+))?$/;
+const ALGO_LINE = /^(enc|auth|auth-trunc|aead|comp) (\S+) (?:<<key (\d+) hex digits>>(?: \((\d+) bits\))?|<<Keys hidden>>)(?: (\d+))?$/;
+
+/** Replace algorithm keys by their length before any parsing (a malformed key by a marker that fails to parse). */
+function redactKeys(text: string): string {
+  return text.replace(/^(\s*(?:enc|auth|auth-trunc|aead|comp) \S+ )0x(\S*)/gm, (_m, pre: string, key: string) =>
+    /^[0-9a-fA-F]*$/.test(key) ? `${pre}<<key ${key.length} hex digits>>` : `${pre}<<malformed key redacted>>`,
+  );
+}
 const SEL_LINE = /^sel (.+)$/;
 
 function parseSelector(line: Line, text: string): z.infer<typeof selector> {
@@ -155,7 +162,7 @@ function commonLine(line: Line, t: string, target: { lifetimeCurrent?: z.infer<t
 /** Parse `ip [-s] xfrm state [list]` output. */
 export function parseXfrmState(text: string): XfrmState[] {
   const out: XfrmState[] = [];
-  for (const b of blocks(text)) {
+  for (const b of blocks(redactKeys(text))) {
     const hm = /^src (\S+) dst (\S+)$/.exec(b.head.text.trimEnd());
     if (!hm) throw new ParseError(P, b.head.no, b.head.text, "bad state head (expected `src ADDR dst ADDR`)");
     const st: Partial<XfrmState> & { flags: string[]; algorithms: XfrmState["algorithms"] } = {
@@ -191,11 +198,13 @@ export function parseXfrmState(text: string): XfrmState[] {
         continue;
       }
       if ((m = ALGO_LINE.exec(t))) {
-        // m[3] is the key: checked for shape above, then deliberately not stored.
+        // m[3] is the key's length in hex digits; the key itself was removed by redactKeys().
         const a: XfrmState["algorithms"][number] = { type: m[1]!, name: m[2]!, keyRedacted: true };
-        if (m[3] !== undefined && m[3].length % 2 !== 0) fail("odd-length key");
+        const digits = m[3] !== undefined ? uint(P, line, m[3], "key length") : undefined;
+        if (digits !== undefined && digits % 2 !== 0) fail("odd-length key");
         if (m[4] !== undefined) a.keyBits = uint(P, line, m[4], "key bits");
-        else if (m[3] !== undefined) a.keyBits = (m[3].length - 2) * 4;
+        else if (digits !== undefined) a.keyBits = digits * 4;
+        if (digits !== undefined && a.keyBits !== digits * 4) fail(`key of ${digits * 4} bits announced as ${a.keyBits} bits`);
         if (m[5] !== undefined) {
           if (a.type !== "aead" && a.type !== "auth-trunc") fail(`${a.type} has no ICV length`);
           a.icvBits = uint(P, line, m[5], "icv bits");
