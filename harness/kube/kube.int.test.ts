@@ -1,0 +1,128 @@
+/**
+ * The kube verbs against a real cluster. There is no cluster on a machine until the harness has
+ * created one, so these tests run only when NETCONFORM_KUBECONFIG names a kubeconfig whose API server
+ * answers; otherwise each is reported skipped with the reason in its name. No cluster is faked.
+ */
+import { existsSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../config.ts";
+import { apply, deleteObjects } from "./apply.ts";
+import { type KubeClient, apiErrorMessage, kubeClient } from "./client.ts";
+import { PodExecutor, execInPod } from "./exec.ts";
+import { events, podLogs } from "./inspect.ts";
+import { waitForNodeCondition, waitForNodesReady } from "./waits.ts";
+import { waitFor } from "./wait.ts";
+
+const path = process.env.NETCONFORM_KUBECONFIG;
+
+async function reach(): Promise<{ kube?: KubeClient; reason?: string }> {
+  if (!path) return { reason: "no cluster — set NETCONFORM_KUBECONFIG" };
+  if (!existsSync(path)) return { reason: `no cluster — NETCONFORM_KUBECONFIG=${path} does not exist` };
+  let kube: KubeClient;
+  try {
+    kube = kubeClient(path);
+  } catch (e) {
+    return { reason: `no cluster — ${(e as Error).message}` };
+  }
+  try {
+    await Promise.race([kube.core.listNode({ limit: 1 }), new Promise((_, rej) => setTimeout(() => rej(new Error("no answer within 10 s")), 10_000))]);
+    return { kube };
+  } catch (e) {
+    return { reason: `no cluster — the API server of ${path} (${kube.server}) does not answer: ${apiErrorMessage(e).split("\n")[0]}` };
+  }
+}
+
+const { kube, reason } = await reach();
+const skip = reason !== undefined;
+const note = skip ? ` (skipped: ${reason})` : "";
+const config = parseConfig({ timeouts: { nodeReady: "60s", podReady: "60s" } });
+const ns = `nc-kube-${Date.now().toString(36)}`;
+
+const MANIFEST = `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {mode: "a"}
+---
+apiVersion: netconform.io/v1
+kind: Probe
+metadata: {name: p1}
+spec: {target: 10.0.0.1}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ${ns}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: probes.netconform.io}
+spec:
+  group: netconform.io
+  scope: Namespaced
+  names: {plural: probes, singular: probe, kind: Probe}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec: {type: object, properties: {target: {type: string}}}
+`;
+
+describe("kube verbs on a real cluster", () => {
+  afterAll(async () => {
+    if (kube) await deleteObjects(kube, MANIFEST, { namespace: ns });
+  });
+
+  it.skipIf(skip)(`applies a CRD, a Namespace and objects in dependency order, re-applies idempotently${note}`, async () => {
+    const applied = await apply(kube!, MANIFEST, { namespace: ns });
+    expect(applied.map((a) => a.kind)).toEqual(["CustomResourceDefinition", "Namespace", "ConfigMap", "Probe"]);
+    expect(applied.find((a) => a.kind === "Probe")?.namespace).toBe(ns);
+    const again = await apply(kube!, MANIFEST.replace('mode: "a"', 'mode: "b"'), { namespace: ns });
+    expect(again.find((a) => a.kind === "ConfigMap")!.uid).toBe(applied.find((a) => a.kind === "ConfigMap")!.uid);
+    const cm = await kube!.core.readNamespacedConfigMap({ namespace: ns, name: "settings" });
+    expect(cm.data?.mode).toBe("b");
+    expect(cm.metadata?.managedFields?.some((f) => f.manager === "netconform" && f.operation === "Apply")).toBe(true);
+  });
+
+  it.skipIf(skip)(`names the document the API server refused${note}`, async () => {
+    const bad = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok, namespace: ${ns}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: bad, namespace: ${ns}}\nspec: {ports: [{port: 99999}]}\n`;
+    await expect(apply(kube!, bad)).rejects.toThrow(new RegExp(`^apply document 2 of 2 \\(Service ${ns}/bad\\): HTTP 422`));
+    await deleteObjects(kube!, bad);
+  });
+
+  it.skipIf(skip)(`waits for nodes Ready and sees a Ready node's condition${note}`, async () => {
+    const r = await waitForNodesReady(kube!, { config });
+    expect(r.detail).toMatch(/^(\d+)\/\1 nodes Ready$/);
+    const node = (await kube!.core.listNode()).items[0]!.metadata!.name!;
+    await expect(waitForNodeCondition(kube!, node, "Ready", "True", { config })).resolves.toMatchObject({ done: true });
+  });
+
+  it.skipIf(skip)(`lists events, reads logs and execs in a kube-proxy pod${note}`, async (ctx) => {
+    const evs = await events(kube!);
+    expect(Array.isArray(evs)).toBe(true);
+    const pods = (await kube!.core.listNamespacedPod({ namespace: "kube-system", labelSelector: "k8s-app=kube-proxy" })).items;
+    if (pods.length === 0) return ctx.skip("no kube-proxy pod in kube-system (kubeProxyMode none?)");
+    const pod = pods[0]!.metadata!.name!;
+    const container = pods[0]!.spec!.containers[0]!.name;
+    expect(typeof (await podLogs(kube!, "kube-system", pod, container, { sinceSeconds: 3600 }))).toBe("string");
+    const ok = await execInPod(kube!, "kube-system", pod, container, ["kube-proxy", "--version"], 30_000);
+    expect(ok).toMatchObject({ exitCode: 0, timedOut: false });
+    expect(ok.stdout).toMatch(/Kubernetes v\d+\.\d+/);
+    const px = new PodExecutor(kube!, "kube-system", pod, container);
+    const bad = await px.run(["kube-proxy", "--no-such-flag"], { allowFailure: true });
+    expect(bad.exitCode).not.toBe(0);
+    await expect(px.run(["/no/such/binary"])).rejects.toThrow(/exited 12[67]/);
+  });
+
+  it.skipIf(skip)(`a wait that cannot succeed names its timeout${note}`, async () => {
+    const short = parseConfig({ timeouts: { nodeNotReady: "2s" } });
+    const node = (await kube!.core.listNode()).items[0]!.metadata!.name!;
+    await expect(waitForNodeCondition(kube!, node, "Ready", ["False", "Unknown"], { config: short })).rejects.toThrow(
+      new RegExp(`^timed out after 2 s \\(timeouts.nodeNotReady\\) waiting for node ${node} condition Ready to be False or Unknown: node ${node}: Ready=True`),
+    );
+    await expect(waitFor("nothing", async () => ({ done: false, detail: "never" }), { timeoutMs: 500, timeoutLabel: "test" })).rejects.toThrow(/never$/);
+  });
+});
