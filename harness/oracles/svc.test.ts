@@ -115,6 +115,14 @@ describe("SVC-03 NodePort chain shape on every node", () => {
     expect(v.reasons).toEqual(["vm2: KUBE-EXT-MUSBZEOMK5UKWKKU has no KUBE-MARK-MASQ rule before KUBE-SVC-MUSBZEOMK5UKWKKU (external traffic would not be masqueraded)"]);
   });
 
+  it("SVC-03 fails when a node leads the NodePort to other endpoints", async () => {
+    await behaviour("SVC-03", "R");
+    const other = parseIptablesSave(loadFixture("SVC-03", "pass", "vm2.iptables-save").text.replace("--to-destination 10.42.2.5:8080", "--to-destination 10.42.2.9:8080"));
+    const v = svc03({ ...base, nodes: { vm1: vm1(), vm2: other } });
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual(["vm2 differs from vm1: KUBE-SVC-MUSBZEOMK5UKWKKU leads to endpoints 10.42.0.10:8080, 10.42.1.6:8080, 10.42.2.9:8080 vs 10.42.0.10:8080, 10.42.1.6:8080, 10.42.2.5:8080"]);
+  });
+
   it("SVC-03 fails when the service has no ClusterIP rule on a node", async () => {
     await behaviour("SVC-03", "R");
     const v = svc03({ ...base, nodes: { vm1: save("SVC-03", "fail", "vm1-no-clusterip.iptables-save"), vm2: vm2() } });

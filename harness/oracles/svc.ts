@@ -65,6 +65,20 @@ function svcChainFor(nat: IptTable, address: string, port: number, proto: string
 
 const isMarkMasq = (r: IptRule): boolean => r.target?.name === "KUBE-MARK-MASQ";
 
+/** The DNAT destinations ("podIP:port") a KUBE-SVC chain's KUBE-SEP chains lead to, sorted. */
+function endpointsOf(nat: IptTable, svcName: string): string[] {
+  const out: string[] = [];
+  for (const r of nat.chains[svcName]?.rules ?? []) {
+    const sep = r.target?.name;
+    if (!sep?.startsWith("KUBE-SEP-")) continue;
+    for (const x of nat.chains[sep]?.rules ?? []) {
+      const to = x.target?.name === "DNAT" ? targetOption(x, "--to-destination") : undefined;
+      if (to) out.push(to);
+    }
+  }
+  return out.sort();
+}
+
 /** Check one KUBE-SVC chain's endpoint rules and their KUBE-SEP chains. Returns the DNAT destinations. */
 function checkSvcChain(nat: IptTable, svcName: string, proto: string, tol: number, failures: string[], passes: string[]): string[] {
   const svc = nat.chains[svcName];
@@ -169,6 +183,8 @@ interface NodeShape {
   ext: string;
   svc: string;
   clusterIP?: string;
+  /** DNAT destinations behind the KUBE-SVC chain */
+  endpoints: string[];
 }
 
 const isPlainJump = (r: IptRule, to: string): boolean =>
@@ -209,7 +225,7 @@ function nodePortShape(node: string, save: IptablesSave, input: Svc03Input, fail
   else if (!nat.chains[svc].rules.some((r) => r.target?.name.startsWith("KUBE-SEP-"))) failures.push(`${node}: ${svc} has no endpoints (no KUBE-SEP-* jump)`);
   // The ClusterIP: a KUBE-SERVICES rule -d <ip>/32 … -j <svc>.
   const cip = (nat.chains["KUBE-SERVICES"]?.rules ?? []).filter((r) => r.target?.name === svc && r.destination && !r.destination.negated && /\/(32|128)$/.test(r.destination.value));
-  const shape: NodeShape = { ext, svc };
+  const shape: NodeShape = { ext, svc, endpoints: endpointsOf(nat, svc) };
   if (cip.length === 0) failures.push(`${node}: no KUBE-SERVICES ClusterIP rule jumps to ${svc}: the NodePort service has no ClusterIP programmed`);
   else {
     const rule = cip.find((r) => input.clusterIP === undefined || r.destination!.value.replace(/\/(32|128)$/, "") === input.clusterIP) ?? cip[0]!;
@@ -236,6 +252,8 @@ export function svc03(input: Svc03Input): Verdict {
     for (const [node, s] of shapes) {
       if (s.ext !== ref[1].ext || s.svc !== ref[1].svc || s.clusterIP !== ref[1].clusterIP) {
         failures.push(`${node} differs from ${ref[0]}: ${s.ext} → ${s.svc} (ClusterIP ${s.clusterIP ?? "none"}) vs ${ref[1].ext} → ${ref[1].svc} (ClusterIP ${ref[1].clusterIP ?? "none"})`);
+      } else if (s.endpoints.join(" ") !== ref[1].endpoints.join(" ")) {
+        failures.push(`${node} differs from ${ref[0]}: ${s.svc} leads to endpoints ${s.endpoints.join(", ") || "none"} vs ${ref[1].endpoints.join(", ") || "none"}`);
       }
     }
   }
@@ -243,7 +261,7 @@ export function svc03(input: Svc03Input): Verdict {
   return verdict(
     id,
     failures,
-    r ? [`on ${names.join(", ")}: KUBE-NODEPORTS --dport ${input.nodePort} → ${r.ext} (KUBE-MARK-MASQ, then ${r.svc}); ClusterIP ${r.clusterIP} → ${r.svc}`] : [],
+    r ? [`on ${names.join(", ")}: KUBE-NODEPORTS --dport ${input.nodePort} → ${r.ext} (KUBE-MARK-MASQ, then ${r.svc}); ClusterIP ${r.clusterIP} → ${r.svc}; endpoints ${r.endpoints.join(", ")}`] : [],
     { nodes: names.length },
   );
 }

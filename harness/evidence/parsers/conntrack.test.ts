@@ -72,7 +72,7 @@ describe("parsers/conntrack", () => {
   });
 
   it("parses a DESTROY event without timeout", () => {
-    const e = parseConntrack("[DESTROY] tcp      6 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 [ASSURED]").entries[0]!;
+    const e = parseConntrack("[DESTROY] tcp      6 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 [ASSURED] mark=0").entries[0]!;
     expect(e.event).toBe("DESTROY");
     expect(e.timeout).toBeUndefined();
     expect(e.state).toBeUndefined();
@@ -86,13 +86,14 @@ describe("parsers/conntrack", () => {
 
   it.each([
     ["an unknown line", "hello world", /unknown protocol/],
-    ["a wrong protocol number", "tcp 17 10 ESTABLISHED src=1.1.1.1 dst=2.2.2.2 sport=1 dport=2 src=2.2.2.2 dst=1.1.1.1 sport=2 dport=1", /protocol number 6, not 17/],
-    ["a state of another protocol", "tcp 6 10 COOKIE_WAIT src=1.1.1.1 dst=2.2.2.2 sport=1 dport=2 src=2.2.2.2 dst=1.1.1.1 sport=2 dport=1", /not a tcp state/],
-    ["a truncated line", "tcp 6 10 ESTABLISHED src=1.1.1.1 dst=2.2.2.2 sport=1 dport=2 src=2.2.2.2 dst=1.1", /reply dst|reply sport/],
+    ["a wrong protocol number", "tcp 17 10 ESTABLISHED src=1.1.1.1 dst=2.2.2.2 sport=1 dport=2 src=2.2.2.2 dst=1.1.1.1 sport=2 dport=1 use=1", /protocol number 6, not 17/],
+    ["a state of another protocol", "tcp 6 10 COOKIE_WAIT src=1.1.1.1 dst=2.2.2.2 sport=1 dport=2 src=2.2.2.2 dst=1.1.1.1 sport=2 dport=1 use=1", /not a tcp state/],
+    ["a truncated event line", "[UPDATE] tcp 6 10 ESTABLISHED src=1.1.1.1 dst=2.2.2.2 sport=1 dport=2 src=2.2.2.2 dst=1.1", /reply dst|reply sport/],
     ["a count that does not match the summary", `${seedList.split("\n")[0]}\nconntrack v1.4.6 (conntrack-tools): 2 flow entries have been shown.`, /summary says 2 entries, 1 parsed/],
     ["an entry after the summary", `${seedList}\n${seedList.split("\n")[0]}`, /after the summary/],
+    ["a snapshot line cut before use=", "sctp     132 6 CLOSED src=10.123.123.254 dst=10.123.123.101 sport=38211 dport=10000 src=10.42.2.37 dst=10.42.2.1 sport=9999 dport=1387 [ASSURED] mark=0", /without use=/],
     ["an unknown key", "udp 17 10 src=1.1.1.1 dst=2.2.2.2 sport=1 dport=2 src=2.2.2.2 dst=1.1.1.1 sport=2 dport=1 foo=1", /unknown key foo/],
-    ["a bad address", "udp 17 10 src=1.1.1 dst=2.2.2.2 sport=1 dport=2 src=2.2.2.2 dst=1.1.1.1 sport=2 dport=1", /orig src/],
+    ["a bad address", "udp 17 10 src=1.1.1 dst=2.2.2.2 sport=1 dport=2 src=2.2.2.2 dst=1.1.1.1 sport=2 dport=1 use=1", /orig src/],
   ])("rejects %s with a ParseError", (_w, text, msg) => {
     expect(() => parseConntrack(text)).toThrow(ParseError);
     expect(() => parseConntrack(text)).toThrow(msg);

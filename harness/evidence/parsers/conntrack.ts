@@ -4,6 +4,8 @@
  *
  * Accepted line shapes:
  *   [EVENT] [ipv4 2] proto num [timeout] [STATE] orig-tuple [UNREPLIED] reply-tuple [flags] [k=v…]
+ * A snapshot (-L) line must end its key=values with use=N, as conntrack always prints it; that is
+ * how a line cut short is told from a complete one.
  *   conntrack v1.4.6 (conntrack-tools): 3 flow entries have been shown.   (the -L summary)
  * EVENT is `[NEW]`, `[UPDATE]` or `[DESTROY]` (conntrack -E). Any other line is a ParseError.
  *
@@ -165,6 +167,8 @@ function parseEntry(line: Line): ConntrackEntry {
     else fail(`unknown key ${k}`);
   }
   if (tuples.length !== 2) fail(`expected two tuples, found ${tuples.length} (truncated line?)`);
+  // A -L snapshot line always ends with use=N (events carry no use count): without it the line was cut.
+  if (e.event === undefined && e.use === undefined) fail("snapshot entry without use= (truncated line?)");
   const mk = (t: Record<string, string>, which: string): ConntrackTuple => {
     const r: ConntrackTuple = { src: ip(P, line, t.src, `${which} src`), dst: ip(P, line, t.dst, `${which} dst`) };
     if (spec?.ports) {
