@@ -10,7 +10,8 @@ import { formatVerdict } from "./verdict.ts";
 const text = (id: string, kind: FixtureKind, name: string) => loadFixture(id, kind, name).text;
 const placement: IpamPlacement = { statefulSet: "ipam-trench-a", nodeLabel: { key: "ipam-worker", value: "true" } };
 /** `kubectl get nodes -L ipam-worker`: the label column becomes the label */
-const nodes = () => parseNodes(text("MIPAM-01", "pass", "nodes.txt")).map((n) => ({ name: n.name, labels: n.extra["IPAM-WORKER"] ? { "ipam-worker": n.extra["IPAM-WORKER"] } : {} }));
+const nodes = () =>
+  parseNodes(text("MIPAM-01", "pass", "nodes.txt")).map((n) => ({ name: n.name, labels: n.extra["IPAM-WORKER"] ? { "ipam-worker": n.extra["IPAM-WORKER"] } : ({} as Record<string, string>) }));
 const endpoints = (kind: FixtureKind) => parseEndpointsTable(text("MIPAM-01", kind, "endpoints.txt"))[0]!.endpoints;
 
 describe("oracles/mipam", () => {
