@@ -77,6 +77,16 @@ describe("parsers/swanctl", () => {
     expect(parseSwanctlSas("")).toEqual([]);
   });
 
+  it("prefers the INSTALLED CHILD SA of a name during a rekey", () => {
+    const lines = routeBased.split("\n");
+    const child = lines.slice(5, 11).join("\n");
+    const rekeying = [...lines.slice(0, 5), child.replace("INSTALLED", "REKEYED").replace("#5", "#4"), child.replace(/c8a1d7e2/, "c0ffee00"), ""].join("\n");
+    const sas = parseSwanctlSas(rekeying);
+    expect(sas[0]!.children.map((c) => c.state)).toEqual(["REKEYED", "INSTALLED"]);
+    expect(findChild(sas, "net-net")!.child.in.spi).toBe("c0ffee00");
+    expect(findChild(sas, "nope")).toBeUndefined();
+  });
+
   it.each([
     ["a CHILD SA cut before its remote selector", routeBased.split("\n").slice(0, -2).join("\n"), /CHILD_SA net-net is missing its "remote" line/],
     ["an IKE SA without endpoints", "x: #1, CONNECTING, IKEv2, 1111111111111111_i* 0000000000000000_r\n", /missing its "local" line/],

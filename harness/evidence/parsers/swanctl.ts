@@ -293,11 +293,11 @@ export function parseSwanctlSas(text: string): SwanctlSas {
   return check(P, swanctlSasSchema, sas);
 }
 
-/** Find a CHILD SA by name (first match across IKE SAs), with its IKE SA. */
+/**
+ * Find a CHILD SA by name, with its IKE SA. During a rekey the old and the new CHILD SA are listed
+ * under the same name; the INSTALLED one is preferred, else the first listed.
+ */
 export function findChild(sas: SwanctlSas, childName: string): { ike: IkeSa; child: ChildSa } | undefined {
-  for (const ike of sas) {
-    const child = ike.children.find((c) => c.name === childName);
-    if (child) return { ike, child };
-  }
-  return undefined;
+  const all = sas.flatMap((ike) => ike.children.filter((c) => c.name === childName).map((child) => ({ ike, child })));
+  return all.find((x) => x.child.state === "INSTALLED") ?? all[0];
 }
