@@ -1,13 +1,17 @@
+import { rmSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 
 // `npm test -- suites/metallb` passes "suites/metallb" as a file filter. Remember which suite
 // families the user asked for by name: a missing prerequisite then fails loudly instead of
 // turning into a reported skip (see harness/preflight/gate.ts).
-const filters = process.argv.slice(2).filter((a) => !a.startsWith("-") && a !== "run" && a !== "vitest");
+const VALUE_FLAGS = new Set(["--project", "-t", "--testNamePattern", "--reporter", "--config", "-c", "--root", "-r", "--dir", "--shard", "--outputFile", "--mode"]);
+const filters = process.argv.slice(2).filter((a, i, all) => !a.startsWith("-") && a !== "run" && a !== "vitest" && !VALUE_FLAGS.has(all[i - 1] ?? ""));
 process.env.NETCONFORM_FILTERS = JSON.stringify(filters);
 process.env.NETCONFORM_RUN_ID ??= `nc-${Date.now().toString(36)}-${process.pid.toString(36)}`;
 
 const resultsDir = process.env.NETCONFORM_ALLURE_RESULTS ?? "reports/allure-results";
+// each `npm test` leaves the results of that run only (set NETCONFORM_ALLURE_KEEP=1 to accumulate)
+if (process.env.NETCONFORM_ALLURE_KEEP !== "1" && !process.env.VITEST_WORKER_ID) rmSync(resultsDir, { recursive: true, force: true });
 
 export default defineConfig({
   test: {

@@ -50,7 +50,9 @@ export function inputHash(name: string, cat: Catalogue = loadCatalogue()): strin
   } else if (b.kind === "custom") {
     if (b.from) h.update(inputHash(b.from, cat));
     const s = customSteps.get(b.step);
-    if (s) h.update(s.inputs());
+    // an unregistered step would hash differently from the forge's: never guess a tag
+    if (!s) throw new Error(`forge: no step "${b.step}" is registered for image ${name}; import harness/images/steps.ts first`);
+    h.update(s.inputs());
   }
   return h.digest("hex").slice(0, 16);
 }

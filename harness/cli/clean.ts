@@ -1,0 +1,23 @@
+/**
+ * npm run clean -- <run-id>…   remove everything labelled with those run ids (and their kind clusters)
+ * npm run clean -- --all       remove every netconform container, network and ledger (not the image
+ *                              cache, not the mirror data volumes)
+ */
+import { LABEL_RUN, listByLabel } from "../adapters/docker.ts";
+import { deleteCluster } from "../adapters/kind.ts";
+import { sweep } from "../run.ts";
+
+const args = process.argv.slice(2);
+let ids = args.filter((a) => !a.startsWith("--"));
+if (args.includes("--all")) {
+  const all = await listByLabel(LABEL_RUN);
+  ids = [...new Set([...all.containers, ...all.networks].map((o) => o.labels[LABEL_RUN]!).filter(Boolean))];
+}
+if (!ids.length) {
+  process.stderr.write("usage: npm run clean -- <run-id>… | --all\n");
+  process.exit(2);
+}
+for (const id of ids) {
+  const removed = await sweep({ run: id }, deleteCluster, true);
+  process.stdout.write(`${id}: removed ${removed.length ? removed.join(", ") : "nothing"}\n`);
+}

@@ -1,0 +1,32 @@
+/**
+ * npm run forge [-- name …]: build every catalogue image missing on this machine (or the named ones)
+ * from Debian packages and pinned Go modules, then print what was built and what was cached.
+ * With --push, also start the mirrors and push every image that has an upstream name into them.
+ */
+import { loadCatalogue } from "../images/catalogue.ts";
+import { type ForgeRecord, ensureImage } from "../images/forge-lib.ts";
+import "../images/steps.ts";
+
+const args = process.argv.slice(2);
+const push = args.includes("--push");
+const names = args.filter((a) => !a.startsWith("--"));
+const cat = loadCatalogue();
+for (const n of names) if (!cat.images.some((i) => i.name === n)) {
+  process.stderr.write(`forge: unknown image "${n}"; the catalogue has: ${cat.images.map((i) => i.name).join(", ")}\n`);
+  process.exit(2);
+}
+const t0 = Date.now();
+const records: ForgeRecord[] = [];
+for (const img of cat.images) if (!names.length || names.includes(img.name)) await ensureImage(img.name, { records });
+const seen = new Set<string>();
+process.stdout.write("\nimage                  tag                                   built   seconds  size MB\n");
+for (const r of records) {
+  if (seen.has(r.tag)) continue;
+  seen.add(r.tag);
+  process.stdout.write(`${r.name.padEnd(22)} ${r.tag.padEnd(37)} ${(r.built ? "yes" : "cached").padEnd(7)} ${r.seconds.toFixed(1).padStart(7)}  ${r.sizeMB ?? ""}\n`);
+}
+process.stdout.write(`forge: ${records.filter((r) => r.built).length} built, ${seen.size - records.filter((r) => r.built).length} cached, ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+if (push) {
+  const { pushCatalogue } = await import("../images/push.ts");
+  await pushCatalogue();
+}

@@ -1,0 +1,77 @@
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { type Cluster, ensureCluster, resolveTopology } from "./cluster/cluster.ts";
+import { loadConfig } from "./config.ts";
+import { loadCatalogue } from "./images/catalogue.ts";
+import { ensureImage } from "./images/forge-lib.ts";
+import "./images/steps.ts";
+import { type KubeClient, apply, kubeClient, waitForNodesReady } from "./kube/index.ts";
+import { log } from "./log.ts";
+import type { SuitePreflight } from "./preflight/global-suites.ts";
+import { type Mirrors, ensureMirrors, localRegistryHostingConfigMap, pushImage } from "./registry/mirrors.ts";
+import { Run } from "./run.ts";
+import { World } from "./network/world.ts";
+
+/**
+ * One live cluster session for a suite file: mirrors up and filled with the images the suite
+ * needs, the cluster created (or reused), nodes Ready, the KEP-1755 ConfigMap applied. Failing
+ * tests mark the run failed (keep=on-failure then keeps everything); teardown runs in afterAll and
+ * on SIGINT.
+ */
+export interface Session {
+  run: Run;
+  mirrors: Mirrors;
+  cluster: Cluster;
+  kube: KubeClient;
+  world: World;
+  /** the upstream reference of a catalogue image, as pods name it */
+  image(name: string): string;
+}
+
+export function clusterSession(o: { preflight: SuitePreflight; enabled: boolean; topology?: string; images: string[] }): Session {
+  const s = {} as Session;
+  beforeAll(async () => {
+    if (!o.enabled) return;
+    try {
+      await setUp();
+    } catch (e) {
+      if (s.run) s.run.failed = true;
+      throw e;
+    }
+  });
+  async function setUp(): Promise<void> {
+    const config = loadConfig();
+    const run = new Run(config);
+    run.installSignalHandlers();
+    s.run = run;
+    s.world = new World(run);
+    const cat = loadCatalogue();
+    s.image = (name) => {
+      const ref = cat.images.find((i) => i.name === name)?.ref;
+      if (!ref) throw new Error(`catalogue image ${name} has no upstream reference`);
+      return ref;
+    };
+    if (!config.kubeconfig) {
+      s.mirrors = await ensureMirrors(run, { network: "kind" });
+      if (config.imageSource === "forge") for (const n of o.images) await pushImage(await ensureImage(n), s.image(n), s.mirrors);
+    }
+    s.cluster = await ensureCluster(run, {
+      topology: resolveTopology(o.topology ?? config.topology),
+      nodeImage: o.preflight.nodeImage!,
+      kubeadmApi: o.preflight.kubeadmApi,
+      ...(s.mirrors ? { mirrors: s.mirrors } : {}),
+    });
+    s.kube = kubeClient(s.cluster.kubeconfig);
+    await waitForNodesReady(s.kube, { config, ...(s.cluster.nodes.length ? { count: s.cluster.nodes.length } : {}) });
+    if (s.mirrors) await apply(s.kube, localRegistryHostingConfigMap(s.mirrors));
+  }
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === "fail" && s.run) s.run.failed = true;
+  });
+  afterAll(async () => {
+    if (!s.run) return;
+    if (s.run.failed && s.cluster) await s.cluster.exportLogs(`${s.run.dir}/kind-logs`).catch((e) => log.warn(`log export failed: ${(e as Error).message}`));
+    await s.run.teardown();
+    s.run.removeSignalHandlers();
+  });
+  return s;
+}

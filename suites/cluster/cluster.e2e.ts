@@ -1,0 +1,62 @@
+import { describe, expect, inject, it } from "vitest";
+import { ContainerExecutor } from "../../harness/exec/host.ts";
+import { PodExecutor, apply, waitForDaemonSetReady, waitForDeploymentReady, waitForPodsReady } from "../../harness/kube/index.ts";
+import { renderManifest } from "../../harness/kube/manifests.ts";
+import { gateSuite } from "../../harness/preflight/gate.ts";
+import { behaviour } from "../../harness/report/allure.ts";
+import { clusterSession } from "../../harness/session.ts";
+
+/**
+ * The cluster itself, live: built from a topology out of the forged node image, every image pulled
+ * through the strict mirrors, basic pod networking working. The base every other suite stands on.
+ */
+const preflight = inject("suitePreflight");
+const enabled = gateSuite(import.meta.filename, preflight.missing);
+const NS = "nc-cluster";
+
+describe("cluster", () => {
+  const s = clusterSession({ preflight, enabled, topology: "default", images: ["agnhost"] });
+
+  it("HARN-01 every node of the topology is Ready and kube-proxy runs in iptables mode", async () => {
+    await behaviour("HARN-01", "L");
+    const nodes = (await s.kube.core.listNode()).items;
+    expect(nodes.map((n) => n.metadata?.name).sort()).toEqual([...s.cluster.nodes].sort());
+    await waitForDaemonSetReady(s.kube, "kube-system", "kube-proxy", { config: s.run.config });
+    const cm = await s.kube.core.readNamespacedConfigMap({ namespace: "kube-system", name: "kube-proxy" });
+    expect(cm.data?.["config.conf"]).toMatch(/mode: iptables/);
+    await waitForDeploymentReady(s.kube, "kube-system", "coredns", { config: s.run.config });
+  });
+
+  it("HARN-02 containerd in every node reads hosts.toml whose server is the mirror (strict, no upstream)", async () => {
+    await behaviour("HARN-02", "L");
+    for (const n of s.cluster.nodes) {
+      const node = new ContainerExecutor(n, undefined, "node");
+      const dump = await node.run(["containerd", "config", "dump"]);
+      expect(dump.stdout).toMatch(/config_path = "\/etc\/containerd\/certs\.d"/);
+      expect(dump.stdout).not.toMatch(/registry\.mirrors/);
+      const hosts = await node.run(["cat", "/etc/containerd/certs.d/registry.k8s.io/hosts.toml"]);
+      expect(hosts.stdout).toContain(`server = "${s.mirrors.byHost.get("registry.k8s.io")!.fromNodes}"`);
+      expect(hosts.stdout).not.toContain("https://registry.k8s.io");
+    }
+    const cm = await s.kube.core.readNamespacedConfigMap({ namespace: "kube-public", name: "local-registry-hosting" });
+    expect(cm.data?.["localRegistryHosting.v1"]).toMatch(/host: 127\.0\.0\.1:\d+/);
+  });
+
+  it("HARN-02 a pod pulls agnhost through the mirror and serves; pod-to-pod and pod-to-ClusterIP requests answer", async () => {
+    await behaviour("HARN-02", "L");
+    await apply(s.kube, renderManifest("netexec", { NAMESPACE: NS, NAME: "backend", REPLICAS: 2, IMAGE: s.image("agnhost") }));
+    await waitForDeploymentReady(s.kube, NS, "backend", { config: s.run.config });
+    await waitForPodsReady(s.kube, NS, "app=backend", { config: s.run.config, min: 2 });
+    const pods = (await s.kube.core.listNamespacedPod({ namespace: NS, labelSelector: "app=backend" })).items;
+    const [a, b] = pods;
+    const pullEvents = (await s.kube.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === "Pulled");
+    expect(pullEvents.length).toBeGreaterThan(0);
+    const client = new PodExecutor(s.kube, NS, a!.metadata!.name!, "netexec");
+    const direct = await client.run(["curl", "-sS", "--max-time", "5", `http://${b!.status!.podIP}:8080/hostname`]);
+    expect(direct.stdout.trim()).toBe(b!.metadata!.name);
+    const svc = await s.kube.core.readNamespacedService({ namespace: NS, name: "backend" });
+    const seen = new Set<string>();
+    for (let i = 0; i < 20 && seen.size < 2; i++) seen.add((await client.run(["curl", "-sS", "--max-time", "5", `http://${svc.spec!.clusterIP}/hostname`])).stdout.trim());
+    expect([...seen].every((h) => pods.some((p) => p.metadata?.name === h))).toBe(true);
+  });
+});
