@@ -72,7 +72,7 @@ describe("parsers/ip-json", () => {
     ["a route without dst", () => parseIpRoute('[{"dev":"eth0","flags":[]}]'), /invalid 0\.dst/],
     ["a link without operstate", () => parseIpLink('[{"ifindex":1,"ifname":"lo","flags":[],"mtu":65536,"link_type":"loopback"}]'), /invalid 0\.operstate/],
     ["an empty object where a link is expected", () => parseIpLink("[{}]"), /invalid 0\.ifindex/],
-    ["a negative counter", () => parseIpLink(link.replace('"errors": 5', '"errors": -5')), /stats64\.tx\.errors/],
+    ["a negative counter", () => parseIpLink(link.replace('"errors":5', '"errors":-5')), /stats64\.tx\.errors/],
   ])("rejects %s with a ParseError", (_w, f, msg) => {
     expect(f).toThrow(ParseError);
     expect(f).toThrow(msg);
