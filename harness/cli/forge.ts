@@ -2,6 +2,7 @@
  * npm run forge [-- name …]: build every catalogue image missing on this machine (or the named ones)
  * from Debian packages and pinned Go modules, then print what was built and what was cached.
  * With --push, also start the mirrors and push every image that has an upstream name into them.
+ * With --mirrors-only, build nothing: start the mirrors and print where to push (skopeo, docker push).
  */
 import { loadCatalogue } from "../images/catalogue.ts";
 import { type ForgeRecord, ensureImage } from "../images/forge-lib.ts";
@@ -9,6 +10,11 @@ import "../images/steps.ts";
 
 const args = process.argv.slice(2);
 const push = args.includes("--push");
+if (args.includes("--mirrors-only")) {
+  const { startMirrors } = await import("../images/push.ts");
+  await startMirrors();
+  process.exit(0);
+}
 const names = args.filter((a) => !a.startsWith("--"));
 const cat = loadCatalogue();
 for (const n of names) if (!cat.images.some((i) => i.name === n)) {

@@ -1,6 +1,6 @@
 import { parseConfig } from "../config.ts";
-import { ensureMirrors, pushImage } from "../registry/mirrors.ts";
-import { splitRef } from "../registry/render.ts";
+import { type Mirrors, ensureMirrors, pushImage } from "../registry/mirrors.ts";
+import { DEFAULT_UPSTREAMS, splitRef } from "../registry/render.ts";
 import { Run } from "../run.ts";
 import { loadCatalogue } from "./catalogue.ts";
 import { ensureImage } from "./forge-lib.ts";
@@ -11,12 +11,17 @@ import "./steps.ts";
  * cluster pulls it exactly as it would from the internet. The mirrors started here are kept (they
  * serve the next runs); remove them with `npm run clean -- --all`.
  */
-export async function pushCatalogue(network = "kind"): Promise<void> {
+/** Start the mirrors (kept), print where each listens; returns them. */
+export async function startMirrors(network = "kind"): Promise<Mirrors> {
   const cat = loadCatalogue();
-  const withRef = cat.images.filter((i) => i.ref);
-  const hosts = [...new Set(withRef.map((i) => splitRef(i.ref!).host))];
-  const run = new Run(parseConfig({ runId: `nc-forge-${Date.now().toString(36)}`, keep: "always" }));
+  const hosts = [...new Set([...DEFAULT_UPSTREAMS, ...cat.images.filter((i) => i.ref).map((i) => splitRef(i.ref!).host)])];
+  const run = new Run(parseConfig({ runId: `nc-mirrors-${Date.now().toString(36)}`, keep: "always" }));
   const mirrors = await ensureMirrors(run, { network, hosts: [...hosts, "local"] });
-  for (const i of withRef) await pushImage(await ensureImage(i.name), i.ref!, mirrors);
-  await run.teardown(); // keep=always: records what is kept
+  for (const m of mirrors.byHost.values()) process.stdout.write(`mirror ${m.host.padEnd(18)} ${m.container.padEnd(28)} push to ${m.fromHost}\n`);
+  return mirrors;
+}
+
+export async function pushCatalogue(network = "kind"): Promise<void> {
+  const mirrors = await startMirrors(network);
+  for (const i of loadCatalogue().images.filter((x) => x.ref)) await pushImage(await ensureImage(i.name), i.ref!, mirrors);
 }
