@@ -47,7 +47,8 @@ export const iptablesSaveSchema = z.object({
   /** "nft" for iptables-nft-save, "legacy" for iptables(-legacy)-save, "unknown" without a header */
   flavour: z.enum(["nft", "legacy", "unknown"]),
   generatedBy: z.string().optional(),
-  /** `# Warning: …` lines, e.g. "iptables-legacy tables present, use iptables-legacy-save to see them" */
+  /** `# Warning: …` lines ("iptables-legacy tables present, use iptables-legacy-save to see them") and
+   *  "Table `filter' is incompatible, use 'nft' tool." notes; an incompatible table is not listed */
   warnings: z.array(z.string()),
   tables: z.record(z.string(), iptTableSchema),
 });
@@ -246,6 +247,11 @@ export function parseIptablesSave(text: string): IptablesSave {
       const warn = /^# Warning: (.+)$/.exec(t);
       if (warn) {
         out.warnings.push(warn[1]!);
+        continue;
+      }
+      // iptables-nft-save on a table that other nft users changed (seed 001 L539 shows the chain form)
+      if (/^# Table `\w+' is incompatible, use 'nft' tool\.$/.test(t)) {
+        out.warnings.push(t.slice(2));
         continue;
       }
       throw new ParseError(P, line.no, t, "unknown comment line");
