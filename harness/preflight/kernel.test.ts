@@ -11,10 +11,12 @@ class FakeNodeExecutor implements Executor {
   readonly where = "fake:node";
   readonly calls: string[][] = [];
   readonly namespaces = new Set<string>();
-  constructor(
-    private readonly has: Set<string>,
-    private readonly opts: { config?: string; netnsFails?: boolean; noIpTool?: boolean } = {},
-  ) {}
+  private readonly has: Set<string>;
+  private readonly opts: { config?: string; netnsFails?: boolean; noIpTool?: boolean };
+  constructor(has: Set<string>, opts: { config?: string; netnsFails?: boolean; noIpTool?: boolean } = {}) {
+    this.has = has;
+    this.opts = opts;
+  }
 
   async run(argv: string[], _opts?: ExecOptions): Promise<ExecResult> {
     this.calls.push(argv);
