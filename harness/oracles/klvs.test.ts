@@ -94,6 +94,7 @@ describe("oracles/klvs", () => {
       edited: crs("KLVS-03", "pass", "edited.yaml")[0]!,
       others,
       endpoints: eps("KLVS-03", "pass", "endpoints.json"),
+      before: table("KLVS-03", "pass", "before.txt"),
       routerPodsBefore: parsePods(text("KLVS-03", "pass", "router-pods-before.txt")),
     };
   };
@@ -115,6 +116,12 @@ describe("oracles/klvs", () => {
     await behaviour("KLVS-03", "R");
     const v = klvs03({ ...k3(), after: table("KLVS-03", "fail", "after-not-applied.txt"), routerPodsAfter: parsePods(text("KLVS-03", "pass", "router-pods-after.txt")) });
     expect(v.reasons).toEqual(["TCP 10.232.35.199:1389: scheduler lc, want rr (EricIngress/opendj)"]);
+  });
+
+  it("KLVS-03 names a before table that did not match the previous CR", async () => {
+    await behaviour("KLVS-03", "R");
+    const v = klvs03({ ...k3(), before: table("KLVS-03", "pass", "after.txt"), after: table("KLVS-03", "pass", "after.txt"), routerPodsAfter: parsePods(text("KLVS-03", "pass", "router-pods-after.txt")) });
+    expect(v.reasons).toEqual(["before the edit: TCP 10.232.35.199:1389: scheduler rr, want lc (EricIngress/opendj)"]);
   });
 
   const k4 = () => ({ ingresses: crs("KLVS-04", "pass", "ingresses.yaml"), endpointsBefore: eps("KLVS-04", "pass", "endpoints-before.json"), endpointsAfter: eps("KLVS-04", "pass", "endpoints-after.json") });

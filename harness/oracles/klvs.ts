@@ -161,15 +161,24 @@ function noRestart(before: PodRow[], after: PodRow[]): { failures: string[]; pas
   return { failures, passes };
 }
 
-/** KLVS-03: an edited CR (ports or scheduler) is applied without restarting the router pods */
-export function klvs03(input: { previous: KlvsIngress; edited: KlvsIngress; others?: KlvsIngress[]; endpoints: Endpoints[]; after: IpvsTable; routerPodsBefore: PodRow[]; routerPodsAfter: PodRow[] }): Verdict {
+/**
+ * KLVS-03: an edited CR (ports or scheduler) is applied without restarting the router pods.
+ * `before` (optional) is the table before the edit: it must match the previous CR, or the edit
+ * was not what changed it.
+ */
+export function klvs03(input: { previous: KlvsIngress; edited: KlvsIngress; others?: KlvsIngress[]; endpoints: Endpoints[]; before?: IpvsTable; after: IpvsTable; routerPodsBefore: PodRow[]; routerPodsAfter: PodRow[] }): Verdict {
   const crs = [input.edited, ...(input.others ?? [])];
   const { services, problems } = desiredServices(crs, input.endpoints);
   const vips = new Set([...services.map((d) => d.rule.vip), ...ingressRules(input.previous).map((r) => r.vip)]);
   const c = compareToTable(services, input.after, vips);
   const p = noRestart(input.routerPodsBefore, input.routerPodsAfter);
   const changed = diffRules(input.previous, input.edited);
-  const failures = [...problems, ...c.failures, ...p.failures];
+  const pre: string[] = [];
+  if (input.before) {
+    const prev = desiredServices([input.previous, ...(input.others ?? [])], input.endpoints).services;
+    pre.push(...compareToTable(prev, input.before, vips).failures.map((f) => `before the edit: ${f}`));
+  }
+  const failures = [...pre, ...problems, ...c.failures, ...p.failures];
   if (changed.length === 0) failures.push("the edited CR asks for the same virtual services as before: nothing was edited");
   return verdict("KLVS-03", failures, [...changed.map((d) => `edit: ${d}`), ...c.passes, ...p.passes]);
 }

@@ -69,7 +69,9 @@ describe("oracles/mipam", () => {
     expect(v.ok).toBe(false);
     expect(v.reasons).toHaveLength(1);
     expect(v.reasons[0]).toMatch(/^12 connections lost, more than the bound 0 \(by host: target-a-6fc4d776b7-9m9g9 3, target-a-6fc4d776b7-gcd5f 3, target-a-6fc4d776b7-k9qtc 3, target-a-6fc4d776b7-m4v8s 3; first error at 21\.\d s: read tcp .*connection reset by peer\)$/);
-    expect(mipam03(parseCtrafficStats(text("MIPAM-03", "fail", "ctraffic.json")), { maxLost: 12 }).ok).toBe(true);
+    const within = mipam03(parseCtrafficStats(text("MIPAM-03", "fail", "ctraffic.json")), { maxLost: 12, takeover: { fromMs: 20_000, toMs: 65_000 } });
+    expect(within.ok).toBe(true);
+    expect(within.measurements?.lostDuringTakeover).toBe(12);
   });
 
   const prefixes = (kind: FixtureKind, name: string) => parseIpamPrefixes(text("MIPAM-04", kind, name));

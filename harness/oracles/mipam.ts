@@ -124,9 +124,10 @@ export function mipam02(t: TakeoverTimeline, params: { boundMs: number }): Verdi
 /**
  * MIPAM-03: traffic through the VIPs continues across the takeover: at most `maxLost` connections
  * lost (ConnStats with an error, as `ctraffic -analyze hosts` counts them), traffic still flowing
- * at the end, and no stall longer than `maxStallMs` when given.
+ * at the end, and no stall longer than `maxStallMs` when given. `takeover` (ms from ctraffic's
+ * start, from the MIPAM-02 timeline) reports how many of the losses fell inside it.
  */
-export function mipam03(stats: CtrafficStats, params: { maxLost: number; maxStallMs?: number }): Verdict {
+export function mipam03(stats: CtrafficStats, params: { maxLost: number; maxStallMs?: number; takeover?: { fromMs: number; toMs: number } }): Verdict {
   const failures: string[] = [];
   const passes: string[] = [];
   if (!stats.ConnStats || !stats.Samples) return verdict("MIPAM-03", ["statistics without ConnStats/Samples: run ctraffic with -stats all"]);
@@ -146,6 +147,12 @@ export function mipam03(stats: CtrafficStats, params: { maxLost: number; maxStal
     const first = lost[0]!;
     failures.push(`${lost.length} connections lost, more than the bound ${params.maxLost} (by host: ${[...byHost].map(([h, n]) => `${h} ${n}`).join(", ")}; first error at ${(first.Ended / 1e9).toFixed(1)} s: ${first.Err})`);
   } else passes.push(`${lost.length} connections lost (bound ${params.maxLost}), ${lasting.length} lasting`);
+  if (params.takeover) {
+    // connections that failed while the takeover ran (ms from ctraffic's start), for the report
+    const { fromMs, toMs } = params.takeover;
+    m.lostDuringTakeover = lost.filter((c) => c.Ended / 1e6 >= fromMs && c.Ended / 1e6 <= toMs).length;
+    passes.push(`${m.lostDuringTakeover} of the lost connections ended during the takeover (${fromMs}-${toMs} ms)`);
+  }
   if (params.maxStallMs !== undefined && stallMs > params.maxStallMs) failures.push(`no packet received for ${stallMs} ms, more than ${params.maxStallMs} ms`);
   const tail = samples.slice(-2);
   if (tail.length < 2 || tail[1]!.Received <= tail[0]!.Received) failures.push("traffic is not flowing at the end of the run");

@@ -103,3 +103,12 @@ describe("evidence/parsers/events", () => {
     expect([...a.bad, ...b.bad, ...c.bad]).toEqual([]);
   });
 });
+
+describe("evidence/parsers/events -o wide", () => {
+  it("reads SOURCE and COUNT", () => {
+    const wide = `LAST SEEN   TYPE      REASON                   OBJECT                        SUBOBJECT   SOURCE                 MESSAGE                                          FIRST SEEN   COUNT   NAME
+4s          Warning   FailedCreatePodSandBox   pod/static-ip-pod2-wrong-ip               kubelet, kind-worker   Failed to create pod sandbox: no matching Pool   40s          3       static-ip-pod2-wrong-ip.17f1
+`;
+    expect(parseEventsTable(wide)[0]).toMatchObject({ reason: "FailedCreatePodSandBox", source: "kubelet", count: 3 });
+  });
+});

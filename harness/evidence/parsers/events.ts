@@ -31,7 +31,7 @@ function typeOf(parser: string, n: number, raw: string, t: string): KubeEvent["t
   return t;
 }
 
-/** `kubectl get events`: OBJECT is "kind/name"; with -A there is a NAMESPACE column first. */
+/** `kubectl get events [-o wide]`: OBJECT is "kind/name"; with -A there is a NAMESPACE column first. */
 export function parseEventsTable(text: string): KubeEvent[] {
   const P = "kubectl-events";
   const t = parseKubectlTable(P, text);
@@ -54,6 +54,15 @@ export function parseEventsTable(text: string): KubeEvent[] {
       lastSeen: r["LAST SEEN"]!,
     };
     if (r.NAMESPACE) ev.object!.namespace = r.NAMESPACE;
+    // -o wide adds SUBOBJECT, SOURCE, MESSAGE, FIRST SEEN, COUNT, NAME
+    if (r.SOURCE) {
+      if (!/^[a-z][a-z0-9_.-]*(, [a-z0-9.-]+)?$/.test(r.SOURCE)) throw new ParseError(P, n, raw, `SOURCE "${r.SOURCE}" is not a component`);
+      ev.source = r.SOURCE.split(",")[0]!;
+    }
+    if (r.COUNT !== undefined && r.COUNT !== "") {
+      if (!/^\d+$/.test(r.COUNT)) throw new ParseError(P, n, raw, `COUNT "${r.COUNT}" is not a count`);
+      ev.count = Number(r.COUNT);
+    }
     return ev;
   });
 }

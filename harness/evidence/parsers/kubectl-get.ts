@@ -114,7 +114,8 @@ export function parsePods(text: string): PodRow[] {
     const restarts = /^(\d+)( \(\S+ ago\))?$/.exec(r.RESTARTS!);
     if (!restarts) throw bad(`RESTARTS "${r.RESTARTS}" is not a count`);
     if (!NAME.test(r.NAME!)) throw bad(`NAME "${r.NAME}" is not a pod name`);
-    if (!/^[A-Za-z][A-Za-z:]*$/.test(r.STATUS!)) throw bad(`STATUS "${r.STATUS}" is not a pod status`);
+    // Running, ContainerCreating, Init:0/1, Init:CrashLoopBackOff, Terminating, Completed, …
+    if (!/^[A-Za-z][A-Za-z0-9]*(:[A-Za-z0-9/]+)?$/.test(r.STATUS!)) throw bad(`STATUS "${r.STATUS}" is not a pod status`);
     if (!AGE.test(r.AGE!)) throw bad(`AGE "${r.AGE}" is not an age`);
     const row: PodRow = {
       name: r.NAME!,
