@@ -180,7 +180,7 @@ function virtualServer(node: KaNode): KaVirtualServer {
   if (!node.children) throw new ParseError(P, node.line, node.keyword, "virtual_server needs a block");
   const vs: KaVirtualServer = { realServers: [] };
   const [a, b] = node.args;
-  if (a === "fwmark") vs.fwmark = port(node, b) ?? NaN;
+  if (a === "fwmark") vs.fwmark = b !== undefined && /^\d{1,10}$/.test(b) && Number(b) <= 0xffffffff ? Number(b) : NaN;
   else if (a === "group") vs.group = b;
   else {
     vs.address = addr(node, a ?? "");
