@@ -167,21 +167,27 @@ registerCustomStep("kind-node", () => `${hashFiles(NODE_DIR)} ${goInputs()} ${pr
     log(`node: docker build (${inp.binaries.join(", ")})`);
     await exec.run(["docker", "build", "-q", "--build-arg", `BASE=${baseTag}`, ...labelArgs(entry.name, hash), "-t", stage, ctx], { timeoutMs: 900_000 });
     // preload: start containerd in a container of the staged image, import, stop, commit
+    // (PID 1 there is sleep, which reaps nothing: a stopped containerd stays a zombie)
     log(`node: preloading ${refs.length} images`);
     await exec.run(["docker", "rm", "-f", builder], { allowFailure: true });
     await exec.run([
       "docker", "run", "-d", "--name", builder, "--label", `${FORGE_LABEL}.builder=1`, "--privileged", "--cgroupns=private",
       "--security-opt", "seccomp=unconfined", "--tmpfs", "/run", "--tmpfs", "/tmp", "--entrypoint", "sleep", stage, "infinity",
     ]);
+    const state = await exec.run(["docker", "inspect", "-f", "{{.State.Status}} exit={{.State.ExitCode}} {{.State.Error}}", builder]);
+    if (!state.stdout.startsWith("running")) {
+      const logs = await exec.run(["docker", "logs", builder], { allowFailure: true });
+      throw new Error(`node preload container is ${state.stdout.trim()}: ${logs.stdout}${logs.stderr}`);
+    }
     await exec.run(["docker", "exec", builder, "bash", "-c", "nohup containerd >/tmp/containerd.log 2>&1 & for i in $(seq 1 30); do ctr version >/dev/null 2>&1 && exit 0; sleep 1; done; cat /tmp/containerd.log; exit 1"], { timeoutMs: 60_000 });
     const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
     await exec.run(["sh", "-c", `docker save ${refs.map(q).join(" ")} | docker exec -i ${builder} ctr --namespace=k8s.io images import --all-platforms --no-unpack --digests -`], { timeoutMs: 1_200_000 });
     const listed = await exec.run(["docker", "exec", builder, "ctr", "--namespace=k8s.io", "images", "list", "-q"]);
     const missing = refs.filter((r) => !listed.stdout.split("\n").some((l) => l === r || l === `docker.io/${r}`));
     if (missing.length) throw new Error(`node preload: containerd lacks ${missing.join(", ")}`);
-    await exec.run(["docker", "exec", builder, "bash", "-c", "pkill -x containerd; for i in $(seq 1 20); do pgrep -x containerd >/dev/null || exit 0; sleep 0.5; done; exit 1"]);
+    await exec.run(["docker", "exec", builder, "bash", "-c", "pkill -x containerd; for i in $(seq 1 40); do ps -C containerd -o stat= | grep -qv '^Z' || exit 0; sleep 0.5; done; exit 1"]);
     await exec.run([
-      "docker", "commit", "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]', "--change", 'CMD []', "--change", "STOPSIGNAL SIGRTMIN+3",
+      "docker", "commit", "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]', "--change", 'CMD []',
       builder, tag,
     ], { timeoutMs: 600_000 });
   } finally {
