@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadFixture, type FixtureKind } from "../evidence/fixtures.ts";
 import { parseIptablesSave } from "../evidence/parsers/iptables-save.ts";
 import { parseIpvsadm } from "../evidence/parsers/ipvsadm.ts";
+import { parseKeepalived } from "../evidence/parsers/keepalived.ts";
 import { parseKlvsIngresses } from "../evidence/parsers/klvs-ingress.ts";
 import { parseEndpointsObjects, parseNodeObjects, parsePods } from "../evidence/parsers/kubectl-get.ts";
 import { parseSysctl } from "../evidence/parsers/sysctl.ts";
@@ -163,6 +164,24 @@ describe("oracles/klvs", () => {
     const v = klvs06(timeline("pass", "timeline.json"), { boundMs: 10_000 });
     expect(v.ok, formatVerdict(v)).toBe(true);
     expect(v.measurements).toEqual({ boundMs: 10_000, established: "reset", vipMoveMs: 3500 });
+  });
+
+  const vrrp = (router2: FixtureKind) => [
+    { node: "router-1", address: "10.232.35.41", conf: parseKeepalived(text("KLVS-06", "pass", "router-1.keepalived.conf")) },
+    { node: "router-2", address: "10.232.35.31", conf: parseKeepalived(text("KLVS-06", router2, "router-2.keepalived.conf")) },
+  ];
+
+  it("KLVS-06 passes with the seed's keepalived pair behind the VIP", async () => {
+    await behaviour("KLVS-06", "R");
+    const v = klvs06(timeline("pass", "timeline.json"), { boundMs: 10_000, vrrp: vrrp("pass") });
+    expect(v.ok, formatVerdict(v)).toBe(true);
+    expect(v.reasons[0]).toBe("keepalived: router-1 and router-2 share VRRP instance id 106 for 10.232.35.199, unicast to each other");
+  });
+
+  it("KLVS-06 names mismatched VRRP router ids behind a split brain", async () => {
+    await behaviour("KLVS-06", "R");
+    const v = klvs06(timeline("fail", "split-brain.json"), { boundMs: 10_000, vrrp: vrrp("fail") });
+    expect(v.reasons[0]).toBe("the router nodes use different virtual_router_id for 10.232.35.199: router-1 106, router-2 107");
   });
 
   it("KLVS-06 names a VIP that never moved", async () => {

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { hostPort } from "../evidence/parsers/common.ts";
 import type { IptablesSave, IptRule } from "../evidence/parsers/iptables-save.ts";
 import type { IpvsService, IpvsTable } from "../evidence/parsers/ipvsadm.ts";
+import type { KeepalivedConf } from "../evidence/parsers/keepalived.ts";
 import { ingressRules, type IngressRule, type KlvsIngress } from "../evidence/parsers/klvs-ingress.ts";
 import type { Endpoints, NodeInfo, PodRow } from "../evidence/parsers/kubectl-get.ts";
 import { verdict, type Verdict } from "./verdict.ts";
@@ -229,14 +230,51 @@ export const VipTimelineSchema = z
   .strict();
 export type VipTimeline = z.output<typeof VipTimelineSchema>;
 
+/** one router node's keepalived.conf and the address it speaks VRRP from */
+export interface RouterVrrp {
+  node: string;
+  address: string;
+  conf: KeepalivedConf;
+}
+
+/**
+ * The keepalived pair behind the VIP (004 L430-456): each node has a VRRP instance listing the VIP,
+ * with the same virtual_router_id, speaking unicast from its own address to the other's.
+ */
+export function vrrpPairProblems(vip: string, routers: RouterVrrp[]): { failures: string[]; passes: string[] } {
+  const failures: string[] = [];
+  const passes: string[] = [];
+  const inst = routers.map((r) => ({ r, v: r.conf.vrrpInstances.find((i) => i.virtualIpaddresses.some((a) => a.split("/")[0] === vip)) }));
+  for (const { r, v } of inst) {
+    if (!v) {
+      failures.push(`${r.node}: no vrrp_instance lists the VIP ${vip}`);
+      continue;
+    }
+    if (v.unicastSrcIp !== undefined && v.unicastSrcIp !== r.address) failures.push(`${r.node}: vrrp_instance ${v.name} speaks from ${v.unicastSrcIp}, not the node's ${r.address}`);
+    for (const o of routers) {
+      if (o !== r && v.unicastPeers.length > 0 && !v.unicastPeers.includes(o.address)) failures.push(`${r.node}: vrrp_instance ${v.name} does not list ${o.node} (${o.address}) as a unicast peer`);
+    }
+  }
+  const ids = [...new Set(inst.map(({ v }) => v?.virtualRouterId).filter((x) => x !== undefined))];
+  if (ids.length > 1) failures.push(`the router nodes use different virtual_router_id for ${vip}: ${inst.map(({ r, v }) => `${r.node} ${v?.virtualRouterId}`).join(", ")}`);
+  if (failures.length === 0) passes.push(`keepalived: ${routers.map((r) => r.node).join(" and ")} share VRRP instance id ${ids[0]} for ${vip}, unicast to each other`);
+  return { failures, passes };
+}
+
 /**
  * KLVS-06: the VIP sits on exactly one router node; when that node is lost it moves to another
  * within `boundMs`, new connections work afterwards, and established ones are reset (ingress
- * connections are not replicated, 004 L736-750).
+ * connections are not replicated, 004 L736-750). `vrrp` (optional) adds the keepalived pair's
+ * configuration to the evidence.
  */
-export function klvs06(t: VipTimeline, params: { boundMs: number }): Verdict {
+export function klvs06(t: VipTimeline, params: { boundMs: number; vrrp?: RouterVrrp[] }): Verdict {
   const failures: string[] = [];
   const passes: string[] = [];
+  if (params.vrrp) {
+    const k = vrrpPairProblems(t.vip, params.vrrp);
+    failures.push(...k.failures);
+    passes.push(...k.passes);
+  }
   const samples = [...t.samples].sort((a, b) => a.atMs - b.atMs);
   for (const s of samples) {
     const h = s.holders.filter((n) => !(s.atMs >= t.lost.atMs && n === t.lost.node));
