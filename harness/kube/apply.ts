@@ -146,10 +146,12 @@ export async function apply(kube: KubeClient, yamlText: string, opts: ApplyOptio
       crdsWaited = true;
     }
     const spec = structuredClone(d.object);
+    let doc = d; // with the namespace it is applied in, for messages
     try {
       const res = await kube.objects.resourceOf(d.apiVersion, d.kind);
       if (!res) throw new Error(`the API server does not serve ${d.kind} in ${d.apiVersion}`);
       if (res.namespaced && !spec.metadata!.namespace && opts.namespace) spec.metadata!.namespace = opts.namespace;
+      if (res.namespaced && spec.metadata!.namespace) doc = { ...d, namespace: spec.metadata!.namespace };
     } catch (e) {
       throw new ApplyError(d, "apply", e);
     }
@@ -158,25 +160,25 @@ export async function apply(kube: KubeClient, yamlText: string, opts: ApplyOptio
     try {
       result = await patch();
     } catch (e) {
-      if (!opts.webhookRetry || !WEBHOOK_NOT_READY.test(apiErrorMessage(e))) throw new ApplyError(d, "apply", e);
+      if (!opts.webhookRetry || !WEBHOOK_NOT_READY.test(apiErrorMessage(e))) throw new ApplyError(doc, "apply", e);
       let applied: KubernetesObject | undefined;
       try {
-        await waitFor(`admission webhook to accept ${docRef(d)}`, async () => {
+        await waitFor(`admission webhook to accept ${docRef(doc)}`, async () => {
           try {
             applied = await patch();
             return { done: true, detail: "applied" };
           } catch (e2) {
-            if (!WEBHOOK_NOT_READY.test(apiErrorMessage(e2))) throw new AbortWait(new ApplyError(d, "apply", e2));
+            if (!WEBHOOK_NOT_READY.test(apiErrorMessage(e2))) throw new AbortWait(new ApplyError(doc, "apply", e2));
             return { done: false, detail: apiErrorMessage(e2) };
           }
         }, opts.webhookRetry);
       } catch (e3) {
-        throw e3 instanceof ApplyError ? e3 : new ApplyError(d, "apply", e3);
+        throw e3 instanceof ApplyError ? e3 : new ApplyError(doc, "apply", e3);
       }
       result = applied!;
     }
     if (isCrd(d)) crds.push(d);
-    const a: AppliedObject = { ref: docRef(d), kind: d.kind, name: d.name };
+    const a: AppliedObject = { ref: docRef(doc), kind: d.kind, name: d.name };
     const ns = result.metadata?.namespace ?? spec.metadata?.namespace;
     if (ns) a.namespace = ns;
     if (result.metadata?.uid) a.uid = result.metadata.uid;
@@ -219,6 +221,7 @@ export async function deleteObjects(kube: KubeClient, yamlText: string, opts: De
   const out: DeletedObject[] = [];
   for (const d of docs) {
     const spec = structuredClone(d.object);
+    let ref = docRef(d);
     try {
       let res;
       try {
@@ -235,10 +238,11 @@ export async function deleteObjects(kube: KubeClient, yamlText: string, opts: De
         continue;
       }
       if (res.namespaced && !spec.metadata!.namespace && opts.namespace) spec.metadata!.namespace = opts.namespace;
+      if (res.namespaced && spec.metadata!.namespace) ref = docRef({ ...d, namespace: spec.metadata!.namespace });
       await kube.objects.delete(spec, undefined, undefined, opts.gracePeriodSeconds, undefined, opts.propagationPolicy ?? "Background");
-      out.push({ ref: docRef(d), deleted: true });
+      out.push({ ref, deleted: true });
     } catch (e) {
-      if (isNotFound(e)) out.push({ ref: docRef(d), deleted: false });
+      if (isNotFound(e)) out.push({ ref, deleted: false });
       else throw new ApplyError(d, "delete", e);
     }
   }

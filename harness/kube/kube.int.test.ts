@@ -93,7 +93,8 @@ describe("kube verbs on a real cluster", () => {
     await deleteObjects(kube!, bad);
   });
 
-  it.skipIf(skip)(`waits for nodes Ready and sees a Ready node's condition${note}`, async () => {
+  it.skipIf(skip)(`waits for nodes Ready and sees a Ready node's condition${note}`, async (ctx) => {
+    if ((await kube!.core.listNode()).items.length === 0) return ctx.skip("the API server has no nodes registered");
     const r = await waitForNodesReady(kube!, { config });
     expect(r.detail).toMatch(/^(\d+)\/\1 nodes Ready$/);
     const node = (await kube!.core.listNode()).items[0]!.metadata!.name!;
@@ -117,9 +118,11 @@ describe("kube verbs on a real cluster", () => {
     await expect(px.run(["/no/such/binary"])).rejects.toThrow(/exited 12[67]/);
   });
 
-  it.skipIf(skip)(`a wait that cannot succeed names its timeout${note}`, async () => {
+  it.skipIf(skip)(`a wait that cannot succeed names its timeout${note}`, async (ctx) => {
     const short = parseConfig({ timeouts: { nodeNotReady: "2s" } });
-    const node = (await kube!.core.listNode()).items[0]!.metadata!.name!;
+    const nodes = (await kube!.core.listNode()).items;
+    if (nodes.length === 0) return ctx.skip("the API server has no nodes registered");
+    const node = nodes[0]!.metadata!.name!;
     await expect(waitForNodeCondition(kube!, node, "Ready", ["False", "Unknown"], { config: short })).rejects.toThrow(
       new RegExp(`^timed out after 2 s \\(timeouts.nodeNotReady\\) waiting for node ${node} condition Ready to be False or Unknown: node ${node}: Ready=True`),
     );
