@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ExecOptions, ExecResult, Executor } from "../exec/types.ts";
-import { attachmentBody, collectEvidence, notInstalled, runCommand } from "./collector.ts";
+import { attachmentBody, collectEvidence, evidenceOf, notInstalled, runCommand, withEvidence } from "./collector.ts";
 
 /** an Executor that answers from a table: the mapping from command results to items, without docker */
 class TableExecutor implements Executor {
@@ -61,5 +61,25 @@ describe("evidence/collector: items from command results", () => {
     });
     expect(attachmentBody({ name: "bgp", where: "container:frr", command: "vtysh", text: "", exitCode: 1, stderr: "Exiting" }).content).toBe("# container:frr$ vtysh  (exit 1)\n\n# --- stderr ---\nExiting");
     expect(attachmentBody({ name: "r", where: "w", command: "ip -j route", text: "[]", exitCode: 0, contentType: "application/json" })).toEqual({ content: "[]", contentType: "application/json" });
+  });
+});
+
+describe("evidence/withEvidence", () => {
+  it("rethrows the step's own error even when the collector hangs, recording the hang as an item", async () => {
+    const original = new Error("the step's failure");
+    const t0 = Date.now();
+    const err = await withEvidence("a step", () => new Promise(() => {}), async () => {
+      throw original;
+    }, { collectTimeoutMs: 200 }).catch((e: unknown) => e);
+    expect(err).toBe(original);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(evidenceOf(err)!.items[0]).toMatchObject({ name: "collection error", where: "harness", exitCode: -1 });
+    expect(evidenceOf(err)!.items[0]!.text).toContain("evidence collection: no answer within 200 ms");
+  });
+
+  it("rethrows non-Error throws unchanged", async () => {
+    await expect(withEvidence("s", async () => ({ items: [], startedAt: "", durationMs: 0 }), async () => {
+      throw "a string";
+    })).rejects.toBe("a string");
   });
 });

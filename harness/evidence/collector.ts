@@ -246,9 +246,10 @@ export function evidenceOf(error: unknown): Bundle | undefined {
 /**
  * Run fn as an Allure step. When it throws, collect the evidence and attach it to the step — before
  * any cleanup runs, since the caller's cleanup comes after — then rethrow the very same error. A
- * collection or attachment that fails is recorded as an item and never replaces the original error.
+ * collection or attachment that fails is recorded as an item and never replaces the original error;
+ * so is a collection that takes longer than collectTimeoutMs (default 180 s).
  */
-export async function withEvidence<T>(stepName: string, collect: () => Promise<Bundle>, fn: () => Promise<T>): Promise<T> {
+export async function withEvidence<T>(stepName: string, collect: () => Promise<Bundle>, fn: () => Promise<T>, opts: { collectTimeoutMs?: number } = {}): Promise<T> {
   return step(stepName, async () => {
     try {
       return await fn();
@@ -256,7 +257,8 @@ export async function withEvidence<T>(stepName: string, collect: () => Promise<B
       const started = Date.now();
       let bundle: Bundle;
       try {
-        bundle = await collect();
+        // a collector that hangs must not turn the step's failure into a test timeout
+        bundle = await withTimeout(collect(), opts.collectTimeoutMs ?? 180_000, "evidence collection");
       } catch (e) {
         bundle = { items: [], startedAt: new Date(started).toISOString(), durationMs: Date.now() - started };
         bundle.items.push(clean({ name: "collection error", where: "harness", command: "collect()", text: e instanceof Error ? (e.stack ?? e.message) : String(e), exitCode: -1 }));

@@ -49,11 +49,19 @@ export async function execInPod(kube: KubeClient, ns: string, pod: string, conta
   let status: V1Status | undefined;
   // stdin is sent only when given; its end is signalled with a v5 CLOSE frame (Kubernetes ≥ 1.30)
   const stdin = input !== undefined ? Readable.from([Buffer.from(input)]) : null;
-  const ws = await kube.exec.exec(ns, pod, container, argv, out.stream, err.stream, stdin, false, (s) => {
-    status = s;
-  });
+  let ws: Awaited<ReturnType<KubeClient["exec"]["exec"]>>;
+  try {
+    ws = await kube.exec.exec(ns, pod, container, argv, out.stream, err.stream, stdin, false, (s) => {
+      status = s;
+    });
+  } catch (e) {
+    // the upgrade was refused: no such pod or container, not running, forbidden
+    const m = e instanceof Error ? e.message : String((e as { message?: unknown })?.message ?? e);
+    throw new Error(`exec in pod ${ns}/${pod} (${container}): ${m}`);
+  }
   let timedOut = false;
   await new Promise<void>((resolve, reject) => {
+    if (ws.readyState === ws.CLOSED) return resolve();
     const timer = setTimeout(() => {
       timedOut = true;
       ws.terminate();
