@@ -36,6 +36,7 @@ const { kube, reason } = await reach();
 const skip = reason !== undefined;
 const note = skip ? ` (skipped: ${reason})` : "";
 const config = parseConfig({ timeouts: { nodeReady: "60s", podReady: "60s" } });
+// everything this test creates is named after this namespace (its CRD's group too), so it can share a cluster
 const ns = `nc-kube-${Date.now().toString(36)}`;
 
 const MANIFEST = `
@@ -44,7 +45,7 @@ kind: ConfigMap
 metadata: {name: settings}
 data: {mode: "a"}
 ---
-apiVersion: netconform.io/v1
+apiVersion: ${ns}.netconform.io/v1
 kind: Probe
 metadata: {name: p1}
 spec: {target: 10.0.0.1}
@@ -55,9 +56,9 @@ metadata: {name: ${ns}}
 ---
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: {name: probes.netconform.io}
+metadata: {name: probes.${ns}.netconform.io}
 spec:
-  group: netconform.io
+  group: ${ns}.netconform.io
   scope: Namespaced
   names: {plural: probes, singular: probe, kind: Probe}
   versions:
