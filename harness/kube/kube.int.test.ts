@@ -12,6 +12,8 @@ import { PodExecutor, execInPod } from "./exec.ts";
 import { events, podLogs } from "./inspect.ts";
 import { waitForNodeCondition, waitForNodesReady } from "./waits.ts";
 import { waitFor } from "./wait.ts";
+import { collectEvidence } from "../evidence/collector.ts";
+import { behaviour } from "../report/allure.ts";
 
 const path = process.env.NETCONFORM_KUBECONFIG;
 
@@ -128,5 +130,17 @@ describe("kube verbs on a real cluster", () => {
       new RegExp(`^timed out after 2 s \\(timeouts.nodeNotReady\\) waiting for node ${node} condition Ready to be False or Unknown: node ${node}: Ready=True`),
     );
     await expect(waitFor("nothing", async () => ({ done: false, detail: "never" }), { timeoutMs: 500, timeoutLabel: "test" })).rejects.toThrow(/never$/);
+  });
+
+  it.skipIf(skip)(`HARN-05 collects the cluster's events and pod logs as evidence items${note}`, async () => {
+    await behaviour("HARN-05", "L");
+    const b = await collectEvidence({ kube: { client: kube!, eventNamespaces: ["kube-system"], logs: [{ namespace: "kube-system", tailLines: 50 }] } });
+    const ev = b.items.find((i) => i.name === "events")!;
+    expect(ev).toMatchObject({ where: "namespace:kube-system", exitCode: 0, contentType: "application/json" });
+    expect(JSON.parse(ev.text)).toMatchObject({ kind: "EventList" });
+    expect(b.items.find((i) => i.name === "pods")).toMatchObject({ where: "namespace:kube-system", exitCode: 0 });
+    const logs = b.items.filter((i) => i.name.startsWith("logs "));
+    if ((await kube!.core.listNamespacedPod({ namespace: "kube-system" })).items.length) expect(logs.length).toBeGreaterThan(0);
+    expect(logs.every((l) => l.where.startsWith("pod:kube-system/") && (l.exitCode === 0 || l.text.startsWith("collection failed:")))).toBe(true);
   });
 });
