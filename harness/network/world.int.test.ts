@@ -2,15 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_RUN, inspectContainer, listByLabel } from "../adapters/docker.ts";
 import { behaviour } from "../report/allure.ts";
 import { testRun } from "../testing/run.ts";
-import { type Host, type Net, World, addRoute, injectFault, waitUntil } from "./world.ts";
+import { type Host, type Net, World, addRoute, freeSubnets, injectFault, waitUntil } from "./world.ts";
 
 const run = testRun("world");
 const world = new World(run);
 let a: Net, b: Net, router: Host, client: Host, frr1: Host, frr2: Host, nodeLike: Host;
 
-// seed 002's shape with our own addresses: the cluster side (a) and a second network (b) joined by a router
-const A = { subnet: "172.31.251.0/24", router: "172.31.251.254", client: "172.31.251.10", node: "172.31.251.20" };
-const B = { subnet: "172.31.252.0/24", router: "172.31.252.254", frr1: "172.31.252.11", frr2: "172.31.252.12" };
+// seed 002's shape with our own addresses: the cluster side (a) and a second network (b) joined by a
+// router; two free /24s chosen at start, fixed host numbers inside them
+const [subA, subB] = await freeSubnets(2);
+const at = (subnet: string, host: number) => subnet.replace(/\.0\/24$/, `.${host}`);
+const A = { subnet: subA!, router: at(subA!, 254), client: at(subA!, 10), node: at(subA!, 20) };
+const B = { subnet: subB!, router: at(subB!, 254), frr1: at(subB!, 11), frr2: at(subB!, 12) };
 
 async function bgpState(h: Host, peer: string): Promise<string> {
   const r = await h.exec.run(["vtysh", "-c", "show bgp neighbors json"]);

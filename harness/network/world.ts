@@ -2,6 +2,7 @@ import {
   type ContainerAction,
   connectNetwork,
   createNetwork,
+  dockerode,
   disconnectNetwork,
   containerAction,
   inspectContainer,
@@ -92,6 +93,31 @@ export class World {
     await waitUntil(`vtysh on ${h.name}`, async () => (await h.exec.run(["vtysh", "-c", "show bgp summary json"], { allowFailure: true })).exitCode === 0, 30_000);
     return h;
   }
+}
+
+/**
+ * `count` IPv4 /24 subnets inside `within` (default 10.251.0.0/16: docker and kind allocate their own
+ * networks from 172.16/12 and 192.168/16, never from there) that no docker network uses, so
+ * tests choose their addresses without colliding with other networks on the machine. Picks at random
+ * among the free ones to keep concurrent runs apart.
+ */
+export async function freeSubnets(count: number, within = "10.251.0.0/16"): Promise<string[]> {
+  const nets = await (await dockerode()).listNetworks();
+  const used = nets.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? "")).filter((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s));
+  const toInt = (ip: string) => ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+  const range = (cidr: string): [number, number] => {
+    const [ip, len] = cidr.split("/");
+    const size = 2 ** (32 - Number(len));
+    const start = toInt(ip!) - (toInt(ip!) % size);
+    return [start, start + size - 1];
+  };
+  const [lo, hi] = range(within);
+  const taken = used.map(range);
+  const free: string[] = [];
+  for (let s = lo; s + 255 <= hi; s += 256) if (!taken.some(([a, b]) => s <= b && a <= s + 255)) free.push(`${[Math.floor(s / 2 ** 24), Math.floor(s / 2 ** 16) % 256, Math.floor(s / 256) % 256, 0].join(".")}/24`);
+  if (free.length < count) throw new Error(`freeSubnets: only ${free.length} free /24 in ${within}`);
+  const start = Math.floor(Math.random() * (free.length - count + 1));
+  return free.slice(start, start + count);
 }
 
 /** Replace a static route on a host: `dst` via `via` (seed 002 "Configuring static routes"). */

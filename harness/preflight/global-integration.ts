@@ -1,6 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { ensureImage } from "../images/forge-lib.ts";
-import { recordGlobalError } from "../report/global-error-shim.ts";
+import { reportGlobalError } from "../report/global-error.ts";
 import { requireDocker } from "./docker.ts";
 
 /**
@@ -15,7 +15,7 @@ export default async function setup(project: TestProject): Promise<void> {
     for (const name of ["toolbox", "registry"]) tags[name] = await ensureImage(name);
     project.provide("images", tags);
   } catch (e) {
-    await recordGlobalError("integration", e as Error);
+    reportGlobalError("integration", e);
     throw e;
   }
 }

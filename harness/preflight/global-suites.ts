@@ -2,6 +2,7 @@ import type { TestProject } from "vitest/node";
 import { kindBinary } from "../adapters/kind.ts";
 import { loadConfig } from "../config.ts";
 import { resolveNodeImage } from "../images/node-image.ts";
+import { reportGlobalError } from "../report/global-error.ts";
 import { dockerMissing } from "./docker.ts";
 
 /**
@@ -29,7 +30,13 @@ export async function suitePreflight(): Promise<SuitePreflight> {
 }
 
 export default async function setup(project: TestProject): Promise<void> {
-  const p = await suitePreflight();
+  let p: SuitePreflight;
+  try {
+    p = await suitePreflight();
+  } catch (e) {
+    reportGlobalError("suites", e);
+    throw e;
+  }
   if (p.missing) process.stderr.write(`\nnetconform suites preflight: ${p.missing}\n`);
   project.provide("suitePreflight", p);
 }
