@@ -2,7 +2,6 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { recordGlobalError } from "./global-error-shim.ts";
 import { allureResultsDir, reportGlobalError, writeGlobalError } from "./global-error.ts";
 
 function read(dir: string, suffix: string): Array<Record<string, unknown>> {
@@ -46,13 +45,13 @@ describe("report/global-error", () => {
     expect(read(dir2, "-result.json")[0]).toMatchObject({ name: "unit setup failed", statusDetails: { message: "a string was thrown" } });
   });
 
-  it("is what the globalSetup shim calls, writing where the allure reporter writes", async () => {
+  it("is what the projects' globalSetup calls, writing where the allure reporter writes", async () => {
     const dir = mkdtempSync(join(tmpdir(), "nc-allure-"));
     const before = process.env.NETCONFORM_ALLURE_RESULTS;
     process.env.NETCONFORM_ALLURE_RESULTS = dir;
     try {
       expect(allureResultsDir()).toBe(dir);
-      await recordGlobalError("integration", new Error("forge failed"));
+      reportGlobalError("integration", new Error("forge failed"));
     } finally {
       if (before === undefined) delete process.env.NETCONFORM_ALLURE_RESULTS;
       else process.env.NETCONFORM_ALLURE_RESULTS = before;
