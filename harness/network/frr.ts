@@ -8,12 +8,16 @@ export interface FrrNeighbor {
   bfd?: boolean;
   /** eBGP multihop TTL when the peer is behind a router (seed 002: the nodes are one hop away) */
   multihop?: number;
+  /** our address towards this peer: `update-source`, and the BFD `local-address` a multihop BFD peer needs */
+  localAddress?: string;
 }
 export interface FrrSpec {
   asn: number;
   routerId: string;
   neighbors: FrrNeighbor[];
   bfd?: { receiveIntervalMs: number; transmitIntervalMs: number; detectMultiplier: number };
+  /** prefixes this router announces (`network` statements; the route must exist, e.g. an address on lo) */
+  networks?: string[];
 }
 
 export function renderFrrDaemons(): string {
@@ -26,12 +30,14 @@ export function renderFrrConf(s: FrrSpec): string {
   for (const n of s.neighbors) {
     lines.push(` neighbor ${n.ip} remote-as ${n.remoteAs}`);
     if (n.multihop) lines.push(` neighbor ${n.ip} ebgp-multihop ${n.multihop}`);
+    if (n.localAddress) lines.push(` neighbor ${n.ip} update-source ${n.localAddress}`);
     if (n.bfd) lines.push(` neighbor ${n.ip} bfd profile netconform`);
   }
   lines.push(" address-family ipv4 unicast");
+  for (const p of s.networks ?? []) lines.push(`  network ${p}`);
   for (const n of s.neighbors) lines.push(`  neighbor ${n.ip} activate`);
   lines.push(" exit-address-family", "!", "bfd", " profile netconform", `  receive-interval ${bfd.receiveIntervalMs}`, `  transmit-interval ${bfd.transmitIntervalMs}`, `  detect-multiplier ${bfd.detectMultiplier}`, " exit");
-  for (const n of s.neighbors.filter((x) => x.bfd)) lines.push(` peer ${n.ip}${n.multihop ? " multihop" : ""}`, "  profile netconform", " exit");
+  for (const n of s.neighbors.filter((x) => x.bfd)) lines.push(` peer ${n.ip}${n.multihop ? " multihop" : ""}${n.multihop && n.localAddress ? ` local-address ${n.localAddress}` : ""}`, "  profile netconform", " exit");
   lines.push("exit", "!", "");
   return lines.join("\n");
 }

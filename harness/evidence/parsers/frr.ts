@@ -1,0 +1,311 @@
+/**
+ * FRR `vtysh -c '… json'` output through zod schemas (seed 002 L403-505; shapes as FRR 8.4 prints
+ * them in the netconform toolbox):
+ *
+ *   show bgp summary json                       → { ipv4Unicast: { routerId, as, peers: { ip: {state, msgRcvd, pfxSnt…} } } }
+ *   show bgp ipv4 unicast json / show ip bgp json → { routerId, localAS, routes: { "p/len": [path…] } }
+ *   show bgp neighbors json                     → { ip: { bgpState, messageStats, addressFamilyInfo, peerBfdInfo… } }
+ *   show bfd peers json                         → [ { peer, local, multihop, status, uptime|downtime, timers… } ]
+ *   show bfd peers brief                        → the text table (seed 002 L483-503)
+ *
+ * Keys FRR always prints are required, the rest optional, unknown keys pass through (FRR adds keys
+ * between versions). Values are checked for what they mean: addresses are addresses, prefixes are
+ * prefixes whose key agrees with the path's prefix/prefixLen, BGP states are FSM states. Anything
+ * else — not JSON, a truncated document, a wrong type — is a ParseError.
+ */
+import { z } from "zod";
+import { ParseError } from "../parse-error.ts";
+import { check, isCidr, isIpAddress, jsonValue } from "./common.ts";
+import { splitLines } from "./tokens.ts";
+
+const u = z.number().int().nonnegative();
+const ipAddr = z.string().refine(isIpAddress, "not an IP address");
+/** a BGP FSM state as FRR prints it ("Idle", "Idle (Admin)", "Active", "Established", …) */
+const bgpState = z.string().regex(/^(Idle|Connect|Active|OpenSent|OpenConfirm|Established|Clearing|Deleted|Policy)( \([A-Za-z ]+\))?$/, "not a BGP state");
+/** a neighbor key: an address, or an interface name for unnumbered peers */
+const peerKey = z.string().regex(/^[A-Za-z0-9_.:%@-]{1,64}$/, "not a neighbor address or interface");
+
+// ---------------------------------------------------------------------------------------------
+// show bgp summary json
+
+export const bgpSummaryPeerSchema = z.looseObject({
+  hostname: z.string().optional(),
+  remoteAs: u,
+  localAs: u.optional(),
+  version: u.optional(),
+  msgRcvd: u,
+  msgSent: u,
+  tableVersion: u.optional(),
+  outq: u.optional(),
+  inq: u.optional(),
+  peerUptime: z.string(),
+  peerUptimeMsec: u,
+  /** absent on some versions while a session is down */
+  pfxRcd: u.optional(),
+  pfxSnt: u.optional(),
+  state: bgpState,
+  peerState: z.string().optional(),
+  connectionsEstablished: u.optional(),
+  connectionsDropped: u.optional(),
+  idType: z.string().optional(),
+});
+export const bgpSummaryAfiSchema = z.looseObject({
+  routerId: ipAddr,
+  as: u,
+  vrfId: z.number().int().optional(),
+  vrfName: z.string().optional(),
+  tableVersion: u.optional(),
+  peerCount: u.optional(),
+  peers: z.record(peerKey, bgpSummaryPeerSchema),
+  failedPeers: u.optional(),
+  totalPeers: u.optional(),
+});
+/** afi/safi name ("ipv4Unicast", "ipv6Unicast", "l2VpnEvpn", …) → its summary */
+export const bgpSummarySchema = z.record(z.string().regex(/^[a-z][A-Za-z0-9]+$/, "not an address-family key"), bgpSummaryAfiSchema);
+
+export type BgpSummaryPeer = z.infer<typeof bgpSummaryPeerSchema>;
+export type BgpSummaryAfi = z.infer<typeof bgpSummaryAfiSchema>;
+export type BgpSummary = z.infer<typeof bgpSummarySchema>;
+
+/**
+ * Parse `show bgp summary json`. An empty object (no peers in any family) is a valid answer. The
+ * single-family form (`show bgp ipv4 unicast summary json`, the family object without wrapper) is
+ * returned under the key given as `family`.
+ */
+export function parseBgpSummary(text: string, family = "ipv4Unicast"): BgpSummary {
+  const P = "frr bgp-summary";
+  const v = jsonValue(P, text);
+  if (v !== null && typeof v === "object" && !Array.isArray(v) && "peers" in v) return check(P, bgpSummarySchema, { [family]: v });
+  return check(P, bgpSummarySchema, v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// show bgp ipv4 unicast json / show ip bgp json
+
+export const bgpNexthopSchema = z.looseObject({
+  ip: ipAddr,
+  hostname: z.string().optional(),
+  afi: z.enum(["ipv4", "ipv6"]),
+  scope: z.string().optional(),
+  used: z.boolean().optional(),
+});
+export const bgpPathSchema = z.looseObject({
+  valid: z.boolean().optional(),
+  bestpath: z.boolean().optional(),
+  multipath: z.boolean().optional(),
+  selectionReason: z.string().optional(),
+  pathFrom: z.enum(["external", "internal"]).optional(),
+  prefix: ipAddr,
+  prefixLen: z.number().int().min(0).max(128),
+  network: z.string().optional(),
+  metric: u.optional(),
+  locPrf: u.optional(),
+  weight: u.optional(),
+  /** the peer the path came from; "(unspec)" for a locally originated path */
+  peerId: z.string().min(1),
+  /** the AS path, "" when locally originated */
+  path: z.string().regex(/^[0-9 {},()[\]]*$/, "not an AS path"),
+  origin: z.enum(["IGP", "EGP", "incomplete"]),
+  nexthops: z.array(bgpNexthopSchema).min(1),
+});
+export const bgpRoutesSchema = z
+  .looseObject({
+    vrfId: z.number().int().optional(),
+    vrfName: z.string().optional(),
+    tableVersion: u.optional(),
+    routerId: ipAddr,
+    defaultLocPrf: u.optional(),
+    localAS: u,
+    routes: z.record(z.string().refine(isCidr, "not a prefix"), z.array(bgpPathSchema).min(1)),
+  })
+  .superRefine((v, ctx) => {
+    for (const [k, paths] of Object.entries(v.routes)) {
+      paths.forEach((p, i) => {
+        if (`${p.prefix}/${p.prefixLen}` !== k) ctx.addIssue({ code: "custom", path: ["routes", k, i], message: `path for ${p.prefix}/${p.prefixLen} listed under ${k}` });
+      });
+    }
+  });
+
+export type BgpNexthop = z.infer<typeof bgpNexthopSchema>;
+export type BgpPath = z.infer<typeof bgpPathSchema>;
+export type BgpRoutes = z.infer<typeof bgpRoutesSchema>;
+
+/** Parse `show bgp ipv4 unicast json` (or `show ip bgp json`, the same document). */
+export function parseBgpRoutes(text: string): BgpRoutes {
+  const P = "frr bgp-routes";
+  return check(P, bgpRoutesSchema, jsonValue(P, text));
+}
+
+// ---------------------------------------------------------------------------------------------
+// show bgp neighbors json
+
+export const peerBfdInfoSchema = z.looseObject({
+  type: z.string(),
+  detectMultiplier: u,
+  rxMinInterval: u,
+  txMinInterval: u,
+  status: z.string(),
+  lastUpdate: z.string().optional(),
+});
+export const bgpNeighborSchema = z.looseObject({
+  remoteAs: u,
+  localAs: u,
+  hostname: z.string().optional(),
+  remoteRouterId: ipAddr.optional(),
+  localRouterId: ipAddr.optional(),
+  bgpState: bgpState,
+  bgpTimerUpMsec: u.optional(),
+  messageStats: z.looseObject({ totalSent: u, totalRecv: u }).optional(),
+  addressFamilyInfo: z.record(z.string(), z.looseObject({ acceptedPrefixCounter: u.optional(), sentPrefixCounter: u.optional() })).optional(),
+  /** the ebgp-multihop TTL when configured */
+  externalBgpNbrMaxHopsAway: u.optional(),
+  updateSource: z.string().optional(),
+  hostLocal: ipAddr.optional(),
+  hostForeign: ipAddr.optional(),
+  nexthop: ipAddr.optional(),
+  peerBfdInfo: peerBfdInfoSchema.optional(),
+});
+export const bgpNeighborsSchema = z.record(peerKey, bgpNeighborSchema);
+
+export type BgpNeighbor = z.infer<typeof bgpNeighborSchema>;
+export type BgpNeighbors = z.infer<typeof bgpNeighborsSchema>;
+
+export function parseBgpNeighbors(text: string): BgpNeighbors {
+  const P = "frr bgp-neighbors";
+  return check(P, bgpNeighborsSchema, jsonValue(P, text));
+}
+
+// ---------------------------------------------------------------------------------------------
+// show bfd peers json / brief
+
+export const BFD_STATUSES = ["up", "down", "init", "shutdown", "unknown"] as const;
+
+export const bfdPeerSchema = z
+  .looseObject({
+    multihop: z.boolean(),
+    peer: ipAddr,
+    local: ipAddr.optional(),
+    vrf: z.string().optional(),
+    interface: z.string().optional(),
+    id: u,
+    "remote-id": u.optional(),
+    "passive-mode": z.boolean().optional(),
+    "minimum-ttl": u.optional(),
+    status: z.enum(BFD_STATUSES),
+    /** seconds since the session came up (status up) */
+    uptime: u.optional(),
+    /** seconds since the session went down (status down, after it had been up) */
+    downtime: u.optional(),
+    diagnostic: z.string(),
+    "remote-diagnostic": z.string().optional(),
+    "receive-interval": u,
+    "transmit-interval": u,
+    "echo-receive-interval": u.optional(),
+    "echo-transmit-interval": u.optional(),
+    "detect-multiplier": u.min(1),
+    "remote-receive-interval": u.optional(),
+    "remote-transmit-interval": u.optional(),
+    "remote-detect-multiplier": u.optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.status === "up" && p.uptime === undefined) ctx.addIssue({ code: "custom", path: ["uptime"], message: "an up session without uptime" });
+  });
+export const bfdPeersSchema = z.array(bfdPeerSchema);
+
+export type BfdPeer = z.infer<typeof bfdPeerSchema>;
+
+export function parseBfdPeers(text: string): BfdPeer[] {
+  const P = "frr bfd-peers";
+  return check(P, bfdPeersSchema, jsonValue(P, text));
+}
+
+/** One row of `show bfd peers brief`. */
+export interface BfdBriefPeer {
+  id: number;
+  local: string;
+  peer: string;
+  status: (typeof BFD_STATUSES)[number];
+}
+
+/** Parse `show bfd peers brief` (seed 002 L483-503): the session count must match the rows. */
+export function parseBfdPeersBrief(text: string): BfdBriefPeer[] {
+  const P = "frr bfd-brief";
+  let count: number | undefined;
+  let header = 0;
+  const out: BfdBriefPeer[] = [];
+  for (const line of splitLines(text)) {
+    const t = line.text.trim();
+    if (t === "") continue;
+    const c = /^Session count: (\d+)$/.exec(t);
+    if (c && count === undefined && header === 0) {
+      count = Number(c[1]);
+      continue;
+    }
+    if (header === 0 && /^SessionId\s+LocalAddress\s+PeerAddress\s+Status$/.test(t)) {
+      header = 1;
+      continue;
+    }
+    if (header === 1 && /^=+\s+=+\s+=+\s+=+$/.test(t)) {
+      header = 2;
+      continue;
+    }
+    const m = /^(\d+)\s+(\S+)\s+(\S+)\s+(\S+)$/.exec(t);
+    if (header !== 2 || count === undefined || !m) throw new ParseError(P, line.no, line.text, "unrecognised line");
+    const status = m[4] as BfdBriefPeer["status"];
+    if (!isIpAddress(m[2]!) && m[2] !== "*") throw new ParseError(P, line.no, line.text, "local address is not an IP address");
+    if (!isIpAddress(m[3]!)) throw new ParseError(P, line.no, line.text, "peer address is not an IP address");
+    if (!BFD_STATUSES.includes(status)) throw new ParseError(P, line.no, line.text, `unknown status ${m[4]}`);
+    out.push({ id: Number(m[1]), local: m[2]!, peer: m[3]!, status });
+  }
+  if (count === undefined || header !== 2) throw new ParseError(P, undefined, text.slice(0, 200), "no Session count / table header (truncated output?)");
+  if (count !== out.length) throw new ParseError(P, undefined, text.slice(0, 200), `Session count ${count} but ${out.length} rows (truncated output?)`);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Samples over time: a sampler loop prints "@@ <epoch ms>" before each `show bfd peers json`.
+
+export interface BfdSample {
+  /** wall-clock time of the sample, epoch milliseconds */
+  atMs: number;
+  peers: BfdPeer[];
+}
+
+/**
+ * Parse the output of a sampling loop such as
+ *   while :; do echo "@@ $(date +%s%3N)"; vtysh -c 'show bfd peers json'; sleep 0.05; done
+ * Every block must be a complete `show bfd peers json` document; a truncated last block (the
+ * loop killed mid-print) is dropped only when `dropTruncatedLast` is set, and counted.
+ */
+export function parseBfdSamples(text: string, o: { dropTruncatedLast?: boolean } = {}): { samples: BfdSample[]; droppedLast: boolean } {
+  const P = "frr bfd-samples";
+  const blocks: { atMs: number; body: string[]; line: number }[] = [];
+  for (const line of splitLines(text)) {
+    const m = /^@@ (\d{10,16})$/.exec(line.text.trim());
+    if (m) {
+      blocks.push({ atMs: Number(m[1]), body: [], line: line.no });
+      continue;
+    }
+    const cur = blocks[blocks.length - 1];
+    if (!cur) {
+      if (line.text.trim() === "") continue;
+      throw new ParseError(P, line.no, line.text, "output before the first @@ timestamp");
+    }
+    cur.body.push(line.text);
+  }
+  const samples: BfdSample[] = [];
+  let droppedLast = false;
+  blocks.forEach((b, i) => {
+    const prev = samples[samples.length - 1];
+    try {
+      if (prev && b.atMs < prev.atMs) throw new ParseError(P, b.line, String(b.atMs), "timestamps go backwards");
+      samples.push({ atMs: b.atMs, peers: parseBfdPeers(b.body.join("\n")) });
+    } catch (e) {
+      if (e instanceof ParseError && o.dropTruncatedLast && i === blocks.length - 1 && i > 0) droppedLast = true;
+      else if (e instanceof ParseError) throw new ParseError(P, b.line, e.text, `sample ${i + 1}: ${e.message}`);
+      else throw e;
+    }
+  });
+  if (samples.length === 0) throw new ParseError(P, undefined, text.slice(0, 200), "no samples");
+  return { samples, droppedLast };
+}
