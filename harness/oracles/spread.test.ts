@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { behaviour } from "../report/allure.ts";
+import { attachJson, behaviour } from "../report/allure.ts";
 import { binomialInterval, binomialPmf, logGamma, spread } from "./spread.ts";
 import { formatVerdict } from "./verdict.ts";
 
@@ -111,7 +111,7 @@ describe("spread oracle", () => {
     const rr = Array.from({ length: 300 }, (_, i) => B[i % 3]!);
     const v = spread({ id: "MLB-10", backends: B, counts: tally(rr), sequence: rr });
     expect(v.ok).toBe(false);
-    expect(v.reasons).toEqual([expect.stringMatching(/^answer i equals answer i−3 in 297 of 297 positions \(random: about 99, bound \d+\): the backends take turns in a fixed cycle \(round robin\), not a random choice$/)]);
+    expect(v.reasons).toEqual([expect.stringMatching(/^answer i equals answer i−3 in 297 of 297 positions \(random order of these counts: about 98, bound \d+\): the backends take turns in a fixed cycle \(round robin\), not a random choice$/)]);
     const r = rng(42);
     const seq = Array.from({ length: 300 }, () => kubeProxyPick(r, [1 / 3, 1 / 2], B));
     const ok = spread({ id: "MLB-10", backends: B, counts: tally(seq), sequence: seq });
@@ -126,14 +126,21 @@ describe("spread oracle", () => {
     const runs = 2000;
     let falseAlarms = 0;
     let caught = 0;
+    let cycleMistakes = 0;
     for (let i = 0; i < runs; i++) {
       const good = Array.from({ length: 300 }, () => kubeProxyPick(r, [1 / 3, 1 / 2], B));
       if (!spread({ id: "SVC-02", backends: B, counts: tally(good), sequence: good }).ok) falseAlarms++;
       const bad = Array.from({ length: 300 }, () => kubeProxyPick(r, [0.9, 0.5], B));
-      if (!spread({ id: "SVC-02", backends: B, counts: tally(bad) }).ok) caught++;
+      const vb = spread({ id: "SVC-02", backends: B, counts: tally(bad), sequence: bad });
+      if (!vb.ok) caught++;
+      // skewed but random: the shares are wrong, the order is not a cycle
+      if (vb.reasons.some((x) => x.includes("round robin"))) cycleMistakes++;
     }
+    await attachJson("calibration", { runs, falseAlarms, caught, cycleMistakes });
+    process.stderr.write(`[spread calibration] ${JSON.stringify({ runs, falseAlarms, caught, cycleMistakes })}\n`);
     // expected ≤ 0.001 (+ the cycle check's ≤ 0.001) × 2000 ≈ 4; allow for chance
     expect(falseAlarms).toBeLessThanOrEqual(10);
     expect(caught).toBe(runs);
+    expect(cycleMistakes).toBeLessThanOrEqual(10);
   });
 });

@@ -10,10 +10,11 @@
  * (default 0.001) in all. For N = 300, k = 3, p = 1/3 that is [71, 130] (expected 100).
  *
  * Round robin (optional, when the answer sequence is given): a cycle over the k backends repeats
- * itself every k answers, so seq[i] = seq[i−k] for (nearly) every i; under random choice that
- * agreement has probability Σ p_b² per position (1/3 for three even backends). The oracle fails when
- * the agreements exceed the upper Binomial(N−k, Σp²) quantile at alpha (the positions are not
- * quite independent; the bound is a sound screen, round robin scores N−k, random about N/3).
+ * itself every k answers, so seq[i] = seq[i−k] for (nearly) every i; in a random order of the same
+ * counts c_b that agreement has probability q = Σ c_b(c_b−1) / (N(N−1)) per position (≈ 1/3 for
+ * three even backends). The oracle fails when the agreements exceed the upper Binomial(N−k, q)
+ * quantile at alpha/2 (the positions are not quite independent; the bound is a screen: round robin
+ * scores N−k, a random order about N/3, and a skewed random spread is judged against its own counts).
  *
  * Pure function: counts in, verdict out.
  */
@@ -81,6 +82,12 @@ export function binomialInterval(n: number, p: number, a: number): Interval {
   return { lo, hi };
 }
 
+const tally = (seq: string[]): Record<string, number> => {
+  const m: Record<string, number> = {};
+  for (const b of seq) m[b] = (m[b] ?? 0) + 1;
+  return m;
+};
+
 // --- the oracle ----------------------------------------------------------------------------
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
@@ -136,10 +143,14 @@ export function spread(input: SpreadInput): Verdict {
       let agree = 0;
       for (let i = k; i < seq.length; i++) if (seq[i] === seq[i - k]) agree++;
       const m = seq.length - k;
-      const q = input.backends.reduce((s, b) => s + shares[b]! ** 2, 0);
+      // conditional on the observed counts, a random order repeats itself at lag k with probability
+      // Σ c(c−1) / (n(n−1)) (drawing two positions without replacement): skewed but random spreads
+      // are not mistaken for a cycle, and a cycle is caught whatever its counts
+      const len = seq.length;
+      const q = Object.values(tally(seq)).reduce((s, c) => s + c * (c - 1), 0) / (len * (len - 1));
       const { hi } = binomialInterval(m, q, alpha / 2);
       measurements["periodAgreement"] = `${agree}/${m}`;
-      const line = `answer i equals answer i−${k} in ${agree} of ${m} positions (random: about ${(m * q).toFixed(0)}, bound ${hi})`;
+      const line = `answer i equals answer i−${k} in ${agree} of ${m} positions (random order of these counts: about ${(m * q).toFixed(0)}, bound ${hi})`;
       if (agree > hi) failures.push(`${line}: the backends take turns in a fixed cycle (round robin), not a random choice`);
       else passes.push(`${line}: no fixed cycle, consistent with random choice`);
     }
