@@ -204,6 +204,9 @@ describe("netfilter control: kube-proxy-shaped NAT chains in front of three back
 
   it("SVC-02 kube-proxy-shaped chains: the oracle passes on the real iptables-save, and 300 connections spread within the binomial bound", async () => {
     await behaviour("SVC-02", "D");
+    // the chain names really are kube-proxy's: every cluster's kubernetes:https and kube-dns chains
+    expect(svcChain("default/kubernetes:https", "tcp")).toBe("KUBE-SVC-NPX46M4PTMTKRN6Y");
+    expect(svcChain("kube-system/kube-dns:dns", "udp")).toBe("KUBE-SVC-TCOU7JCQXEZGVUNU");
     await withEvidence("SVC-02 pass case", evidence, async () => {
       const save = await program({ endpoints: ENDPOINTS }, "kube-proxy shape");
       const shape = svc02({ save: parseIptablesSave(save), clusterIP: CLUSTER_IP, port: PORT, endpoints: ENDPOINTS });
