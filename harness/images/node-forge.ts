@@ -1,7 +1,10 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { HostExecutor } from "../exec/host.ts";
 import type { Executor } from "../exec/types.ts";
 import { CATALOGUE_DIR, type Catalogue, imageEntry, loadCatalogue } from "./catalogue.ts";
 import { ensureImage, FORGE_LABEL, type ForgeRecord, forgeCacheDir, hashFiles, localTag, registerCustomStep } from "./forge-lib.ts";
@@ -17,7 +20,12 @@ import { ensureImage, FORGE_LABEL, type ForgeRecord, forgeCacheDir, hashFiles, l
  */
 export const GO_DIR = join(CATALOGUE_DIR, "go");
 export const NODE_DIR = join(CATALOGUE_DIR, "node");
-export const K8S_MODULE_VERSION = "v1.34.4";
+/** The pinned k8s.io/kubernetes version: the one require of go/k8s/go.mod is the single source of truth. */
+export const K8S_MODULE_VERSION = (() => {
+  const m = /^\s*(?:require\s+)?k8s\.io\/kubernetes\s+(v\S+)/m.exec(readFileSync(join(GO_DIR, "k8s", "go.mod"), "utf8"));
+  if (!m) throw new Error("go/k8s/go.mod does not require k8s.io/kubernetes");
+  return m[1]!;
+})();
 
 export function forgeBinDir(): string {
   return process.env.FORGE_BIN ?? join(forgeCacheDir(), "bin");
@@ -32,6 +40,19 @@ function goVersion(): string {
 /** Everything a forge binary depends on: the pinned modules, our Go sources, the build script, the toolchain. */
 export function goInputs(): string {
   return `${hashFiles(GO_DIR)} ${goVersion()}`;
+}
+
+/** This module writes the component Dockerfiles and runs the preload, so its text is an input of every step. */
+let selfHash: string | undefined;
+function forgeCodeInputs(): string {
+  selfHash ??= createHash("sha256").update(readFileSync(fileURLToPath(import.meta.url))).digest("hex");
+  return selfHash;
+}
+
+/** Host tools the harness runs from the forge's bin directory (kind; kubectl for debugging). */
+export const HOST_TOOLS = ["kind", "kubectl"];
+export async function ensureHostTools(opts: { exec?: Executor; log?: (m: string) => void } = {}): Promise<string> {
+  return ensureBinaries(HOST_TOOLS, opts.exec ?? new HostExecutor(), opts.log ?? ((m) => process.stderr.write(`forge: ${m}\n`)));
 }
 
 /** Build (with go/build.sh) every binary in `names` whose cached copy was built from other inputs. */
@@ -57,7 +78,10 @@ const GoBinaryInputs = z.object({
   entrypoint: z.array(z.string()).optional(),
   /** extra symlinks in the image, link -> target */
   links: z.record(z.string(), z.string()).default({}),
+  /** install node/iptables-wrapper as iptables* in /usr/local/sbin (images that program the node's netfilter) */
+  iptablesWrapper: z.boolean().default(false),
 });
+const IPTABLES_NAMES = ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"];
 
 /** /etc files a FROM-scratch image needs: users, name service, CA bundle. */
 function writeScratchEtc(ctx: string): void {
@@ -74,7 +98,7 @@ function labelArgs(name: string, hash: string): string[] {
   return ["--label", `${FORGE_LABEL}=1`, "--label", `${FORGE_LABEL}.name=${name}`, "--label", `${FORGE_LABEL}.inputs=${hash}`];
 }
 
-registerCustomStep("go-binary", goInputs, async ({ entry, tag, hash, baseTag, exec, log }) => {
+registerCustomStep("go-binary", () => `${goInputs()} ${forgeCodeInputs()} ${hashFiles(NODE_DIR)}`, async ({ entry, tag, hash, baseTag, exec, log }) => {
   const inp = GoBinaryInputs.parse(entry.build.kind === "custom" ? entry.build.inputs : {});
   const bin = await ensureBinaries(inp.binaries, exec, log);
   const ctx = mkdtempSync(join(forgeCacheDir(), `ctx-${entry.name}-`));
@@ -88,6 +112,13 @@ registerCustomStep("go-binary", goInputs, async ({ entry, tag, hash, baseTag, ex
     }
     lines.push(`COPY bin/ ${inp.dir}/`, "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     const links = Object.entries(inp.links);
+    if (inp.iptablesWrapper) {
+      if (!baseTag) throw new Error(`${entry.name}: the iptables wrapper needs a base image with iptables`);
+      copyFileSync(join(NODE_DIR, "iptables-wrapper"), join(ctx, "iptables-wrapper"));
+      chmodSync(join(ctx, "iptables-wrapper"), 0o755);
+      lines.push("COPY iptables-wrapper /usr/local/sbin/iptables-wrapper");
+      for (const n of IPTABLES_NAMES) links.push([`/usr/local/sbin/${n}`, "iptables-wrapper"]);
+    }
     if (links.length) {
       if (!baseTag) throw new Error(`${entry.name}: links need a base image with a shell`);
       lines.push(`RUN ${links.map(([l, t]) => `ln -sf ${t} ${l}`).join(" && ")}`);
@@ -107,7 +138,7 @@ function pauseSource(): string {
 }
 registerCustomStep(
   "pause",
-  () => `pause ${PAUSE_VERSION} ${K8S_MODULE_VERSION} ${hashFiles(join(GO_DIR, "k8s"))}`,
+  () => `pause ${PAUSE_VERSION} ${K8S_MODULE_VERSION} ${hashFiles(join(GO_DIR, "k8s"))} ${forgeCodeInputs()}`,
   async ({ entry, tag, hash, exec }) => {
     // the kubernetes module (pinned in go/k8s) carries the pause source; make sure it is downloaded
     await exec.run(["/usr/local/go/bin/go", "mod", "download", `k8s.io/kubernetes@${K8S_MODULE_VERSION}`], { timeoutMs: 600_000 });
@@ -124,6 +155,8 @@ registerCustomStep(
 );
 
 const KindNodeInputs = z.object({
+  /** the Kubernetes version of the node (k8s.io/kubernetes in go/k8s/go.mod); harness/images/node-image.ts reads it */
+  kubernetes: z.string().regex(/^v1\.\d+\.\d+$/),
   /** catalogue images preloaded into the node's containerd (namespace k8s.io) */
   preload: z.array(z.string()),
   /** binaries copied into the node (go/build.sh targets) */
@@ -142,10 +175,11 @@ function preloadInputs(): string {
   return names.map((n) => `${nodeImageRef(n, cat)}=${localTag(n, cat)}`).join(" ");
 }
 
-registerCustomStep("kind-node", () => `${hashFiles(NODE_DIR)} ${goInputs()} ${preloadInputs()}`, async ({ entry, tag, hash, baseTag, exec, log }) => {
+registerCustomStep("kind-node", () => `${hashFiles(NODE_DIR)} ${goInputs()} ${preloadInputs()} ${forgeCodeInputs()}`, async ({ entry, tag, hash, baseTag, exec, log }) => {
   if (!baseTag) throw new Error("kind-node needs build.from (the node base image)");
   const inp = KindNodeInputs.parse(entry.build.kind === "custom" ? entry.build.inputs : {});
-  const bin = await ensureBinaries(inp.binaries, exec, log);
+  if (inp.kubernetes !== K8S_MODULE_VERSION) throw new Error(`kind-node: catalogue says Kubernetes ${inp.kubernetes}, go/k8s pins ${K8S_MODULE_VERSION}`);
+  const bin = await ensureBinaries([...new Set([...inp.binaries, ...HOST_TOOLS])], exec, log);
   const cat = loadCatalogue();
   const refs: string[] = [];
   for (const name of inp.preload) {
@@ -165,7 +199,7 @@ registerCustomStep("kind-node", () => `${hashFiles(NODE_DIR)} ${goInputs()} ${pr
       chmodSync(join(ctx, "bin", b), 0o755);
     }
     log(`node: docker build (${inp.binaries.join(", ")})`);
-    await exec.run(["docker", "build", "-q", "--build-arg", `BASE=${baseTag}`, ...labelArgs(entry.name, hash), "-t", stage, ctx], { timeoutMs: 900_000 });
+    await exec.run(["docker", "build", "-q", "--build-arg", `BASE=${baseTag}`, "--build-arg", `KUBERNETES_VERSION=${inp.kubernetes}`, ...labelArgs(entry.name, hash), "-t", stage, ctx], { timeoutMs: 900_000 });
     // preload: start containerd in a container of the staged image, import, stop, commit
     // (PID 1 there is sleep, which reaps nothing: a stopped containerd stays a zombie)
     log(`node: preloading ${refs.length} images`);

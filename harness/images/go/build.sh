@@ -13,12 +13,16 @@ export PATH=$PATH:/usr/local/go/bin CGO_ENABLED=0
 OUT=${FORGE_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/netconform/forge/bin}
 mkdir -p "$OUT"
 
-K8S_VERSION=v1.34.4   # k8s.io/kubernetes in k8s/go.mod
-K8S_DATE=2026-02-10T12:53:36Z
+# the Kubernetes version stamped into the binaries is the one k8s/go.mod requires
+K8S_VERSION=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3}' "$here/k8s/go.mod")
+[[ $K8S_VERSION =~ ^v1\.([0-9]+)\.[0-9]+$ ]] || { echo "cannot read k8s.io/kubernetes from k8s/go.mod" >&2; exit 1; }
+K8S_MINOR=${BASH_REMATCH[1]}
+# buildDate: the module's tag time, so the same pins give the same bytes
+K8S_DATE=$(cd "$here/k8s" && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)
 k8s_ldflags() {
   local ld="-s -w" p
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=34"
+    ld+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$K8S_MINOR"
     ld+=" -X $p.gitTreeState=clean -X $p.gitCommit=netconform-forge -X $p.buildDate=$K8S_DATE"
   done
   echo "$ld"
