@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_RUN, listByLabel } from "../adapters/docker.ts";
 import { parseBfdPeers, parseBfdSamples, parseBgpNeighbors, parseBgpRoutes, parseBgpSummary, type BfdPeer, type BgpRoutes, type BgpSummary } from "../evidence/parsers/frr.ts";
 import { parseIpRoute } from "../evidence/parsers/ip-json.ts";
+import { parsePing } from "../evidence/parsers/ping.ts";
 import { type Host, World, addRoute, injectFault, waitUntil } from "../network/world.ts";
 import { bgp01, bgp02, bgp03, bgp04, bgp05, DEFAULT_BFD } from "../oracles/bgp.ts";
 import { formatVerdict } from "../oracles/verdict.ts";
@@ -37,12 +38,14 @@ let frr1: Host, frr2: Host, speaker1: Host, speaker2: Host;
 const record = process.env.NETCONFORM_RECORD_DIR;
 let phase = "before";
 
+function keep(h: Host, what: string, out: string): void {
+  if (!record) return;
+  mkdirSync(record, { recursive: true });
+  writeFileSync(join(record, `${phase}-${h.name.split("-").pop()}-${what.replace(/\W+/g, "_")}.txt`), out);
+}
 async function vtysh(h: Host, cmd: string): Promise<string> {
   const out = (await h.exec.run(["vtysh", "-c", cmd])).stdout;
-  if (record) {
-    mkdirSync(record, { recursive: true });
-    writeFileSync(join(record, `${phase}-${h.name.split("-").pop()}-${cmd.replace(/\W+/g, "_")}.txt`), out);
-  }
+  keep(h, cmd, out);
   await attachText(`${h.name}: ${cmd}`, out, cmd.endsWith("json") ? "application/json" : "text/plain");
   return out;
 }
@@ -90,12 +93,15 @@ describe("BGP D-depth controls (FRR peers behind a next-hop router, no Kubernete
     for (const f of [frr1, frr2]) {
       const replyTtl: Record<string, number> = {};
       for (const n of NODES) {
-        const ping = await f.exec.run(["ping", "-c", "1", "-W", "2", n], { timeoutMs: 10_000 });
-        replyTtl[n] = Number(/ttl=(\d+)/.exec(ping.stdout)?.[1] ?? NaN);
+        const ping = parsePing((await f.exec.run(["ping", "-c", "1", "-W", "2", n], { timeoutMs: 10_000 })).stdout);
+        replyTtl[n] = ping.ttls[0] ?? NaN;
       }
+      const ipRoute = (await f.exec.run(["ip", "-j", "route"])).stdout;
+      keep(f, "ip -j route", ipRoute);
+      await attachText(`${f.name}: ip -j route`, ipRoute, "application/json");
       const v = bgp05({
         peer: f.name,
-        routes: parseIpRoute((await f.exec.run(["ip", "-j", "route"])).stdout),
+        routes: parseIpRoute(ipRoute),
         neighbors: parseBgpNeighbors(await vtysh(f, "show bgp neighbors json")),
         bfd: await bfd(f),
         nodes: NODES,

@@ -11,7 +11,7 @@
  *   12:00:00.000001 eth0  In  IP 10.1.1.2.5000 > 10.1.1.1.80: …        (-i any)
  *
  * tcpdump's own notes ("listening on …", "verbose output suppressed …", "N packets captured") are
- * recognised and kept apart. Any other line is a ParseError; so is an IP line without its trailing
+ * recognised and kept apart; a "^C" line (the terminal's echo of the interrupt) is skipped. Any other line is a ParseError; so is an IP line without its trailing
  * `length N` (a cut line) and a -v header without its continuation line.
  */
 import { ParseError } from "../parse-error.ts";
@@ -126,8 +126,10 @@ export function parseTcpdump(text: string): Tcpdump {
   for (let i = 0; i < ls.length; i++) {
     const line = ls[i]!;
     const t = line.text;
-    if (t.trim() === "") continue;
-    if (/^tcpdump: (listening on \S+, link-type \S+ \([^)]*\), snapshot length \d+ bytes|verbose output suppressed, use -v\[v\]\.\.\. for full protocol decode|data link type \S+)$/.test(t)) {
+    // blank lines, and the terminal's echo of the Ctrl-C that stopped the capture (seed 001 L821)
+    if (t.trim() === "" || t.trim() === "^C") continue;
+    // tcpdump 4.99 prints "listening on …" without its "tcpdump: " prefix (seed 001 L1066)
+    if (/^(tcpdump: )?listening on \S+, link-type \S+ \([^)]*\), snapshot length \d+ bytes$/.test(t) || /^tcpdump: (verbose output suppressed, use -v\[v\]\.\.\. for full protocol decode|data link type \S+)$/.test(t)) {
       if (out.stats) throw new ParseError(P, line.no, t, "note after the statistics");
       out.notes.push(t);
       continue;

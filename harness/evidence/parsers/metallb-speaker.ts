@@ -1,0 +1,97 @@
+/**
+ * MetalLB speaker log (`kubectl logs -n metallb-system speaker-…`): one JSON object per line, as in
+ * seed 001 L3972-3974, L3983-3992, L4000-4002 and L4044-4045:
+ *
+ *   {"caller":"main.go:409","event":"serviceAnnounced","ips":["10.123.123.100"],"level":"info","msg":"service has IP, announcing","pool":"external-pool","protocol":"layer2","ts":"…"}
+ *   {"caller":"layer2_controller.go:87","event":"shouldannounce","ips":["10.123.123.99"],"level":"debug","message":"failed no active endpoints",…}
+ *   {"caller":"arp.go:110","interface":"ens3","ip":"10.123.123.100","level":"debug","msg":"got ARP request for service IP, sending response","responseMAC":…}
+ *
+ * `caller`, `level` and `ts` are required on every line; every other key is optional and kept.
+ * A line that is not a complete JSON object with those keys is a ParseError (a log cut mid-line
+ * never passes as a shorter log). Blank lines are skipped.
+ */
+import { z } from "zod";
+import { ParseError } from "../parse-error.ts";
+import { check, isIpAddress } from "./common.ts";
+import { splitLines } from "./tokens.ts";
+
+const P = "metallb-speaker";
+
+const ip = z.string().refine(isIpAddress, "not an IP address");
+
+export const speakerLineSchema = z.looseObject({
+  caller: z.string().regex(/^[\w./-]+:\d+$/, "not file.go:line"),
+  level: z.enum(["debug", "info", "warn", "error"]),
+  ts: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/, "not an RFC 3339 time"),
+  msg: z.string().optional(),
+  /** the l2 controller's debug lines carry their text under "message" */
+  message: z.string().optional(),
+  event: z.string().optional(),
+  ips: z.array(ip).optional(),
+  ip: ip.optional(),
+  pool: z.string().optional(),
+  protocol: z.string().optional(),
+  service: z.string().optional(),
+  reason: z.string().optional(),
+  interface: z.string().optional(),
+  component: z.string().optional(),
+  responseMAC: z.string().optional(),
+  senderIP: ip.optional(),
+  senderMAC: z.string().optional(),
+});
+
+export type SpeakerLine = z.infer<typeof speakerLineSchema>;
+
+export interface SpeakerEntry {
+  /** 1-based line number in the log text */
+  line: number;
+  ts: string;
+  /** epoch milliseconds of ts */
+  atMs: number;
+  level: SpeakerLine["level"];
+  caller: string;
+  /** msg, or message when only that is present; "" when neither */
+  text: string;
+  event?: string;
+  /** ips, or [ip], or [] */
+  ips: string[];
+  service?: string;
+  pool?: string;
+  protocol?: string;
+  raw: SpeakerLine;
+}
+
+export function parseSpeakerLog(text: string): SpeakerEntry[] {
+  const out: SpeakerEntry[] = [];
+  for (const line of splitLines(text)) {
+    const t = line.text.trim();
+    if (t === "") continue;
+    if (!t.startsWith("{") || !t.endsWith("}")) throw new ParseError(P, line.no, line.text, "not a JSON object line");
+    let v: unknown;
+    try {
+      v = JSON.parse(t);
+    } catch (e) {
+      throw new ParseError(P, line.no, line.text, `not JSON: ${(e as Error).message}`);
+    }
+    const r = check(P, speakerLineSchema, v, line.no, line.text);
+    const atMs = Date.parse(r.ts);
+    if (Number.isNaN(atMs)) throw new ParseError(P, line.no, line.text, `bad ts ${r.ts}`);
+    const e: SpeakerEntry = { line: line.no, ts: r.ts, atMs, level: r.level, caller: r.caller, text: r.msg ?? r.message ?? "", ips: r.ips ?? (r.ip ? [r.ip] : []), raw: r };
+    if (r.event !== undefined) e.event = r.event;
+    if (r.service !== undefined) e.service = r.service;
+    if (r.pool !== undefined) e.pool = r.pool;
+    if (r.protocol !== undefined) e.protocol = r.protocol;
+    out.push(e);
+  }
+  return out;
+}
+
+/** `serviceAnnounced` entries for an IP. */
+export const announcements = (log: SpeakerEntry[], vip: string): SpeakerEntry[] => log.filter((e) => e.event === "serviceAnnounced" && e.ips.includes(vip));
+
+/** `serviceWithdrawn` entries for an IP (the speaker stops announcing). */
+export const withdrawals = (log: SpeakerEntry[], vip: string): SpeakerEntry[] => log.filter((e) => e.event === "serviceWithdrawn" && e.ips.includes(vip));
+
+/** the l2 controller's `shouldannounce` refusals for an IP, with their reason ("failed no active endpoints", …) */
+export const l2Refusals = (log: SpeakerEntry[], vip: string): SpeakerEntry[] =>
+  log.filter((e) => e.event === "shouldannounce" && e.ips.includes(vip) && /^failed\b/.test(e.text));

@@ -1,0 +1,112 @@
+/**
+ * Neighbour (ARP/NDP) tables in their three forms, normalised to one record:
+ *
+ *   ip neigh        10.123.123.100 dev ens3.100 lladdr 52:54:00:c0:87:a0 REACHABLE
+ *                   10.123.123.99 dev ens3.100 INCOMPLETE
+ *                   fe80::1 dev eth0 lladdr 52:54:00:00:00:01 router STALE
+ *   arp -na         ? (10.123.123.100) at 52:54:00:c0:87:a0 [ether] on mpqemubr0.100      (seed 001 L711-713, L1382-1386)
+ *                   ? (10.123.123.99) at <incomplete> on ens3.100                          (seed 001 L4073)
+ *   ip -j neigh     parsed by ./ip-json.ts, converted with fromIpJson()
+ *
+ * Any line that is not one of these shapes is a ParseError.
+ */
+import { ParseError } from "../parse-error.ts";
+import { isIpAddress } from "./common.ts";
+import type { IpNeigh } from "./ip-json.ts";
+import { splitLines } from "./tokens.ts";
+
+export interface Neighbour {
+  ip: string;
+  dev: string;
+  /** link-layer address, lower case; absent when unresolved */
+  mac?: string;
+  /** NUD states (REACHABLE, STALE, INCOMPLETE, FAILED, PERMANENT…); arp -na gives [] or ["INCOMPLETE"] */
+  state: string[];
+  router?: boolean;
+  /** the line it came from (ip -j: the array index + 1) */
+  line: number;
+}
+
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const NUD = new Set(["REACHABLE", "STALE", "DELAY", "PROBE", "INCOMPLETE", "FAILED", "NOARP", "PERMANENT", "NONE"]);
+
+/** Parse `ip neigh [show]` text output. */
+export function parseIpNeighText(text: string): Neighbour[] {
+  const P = "ip-neigh";
+  const out: Neighbour[] = [];
+  for (const line of splitLines(text)) {
+    const t = line.text.trim();
+    if (t === "") continue;
+    const fail = (d: string): never => {
+      throw new ParseError(P, line.no, line.text, d);
+    };
+    const w = t.split(/\s+/);
+    const ip = w[0]!;
+    if (!isIpAddress(ip)) fail("first word is not an IP address");
+    const n: Neighbour = { ip, dev: "", state: [], line: line.no };
+    let i = 1;
+    while (i < w.length) {
+      const k = w[i]!;
+      if (k === "dev" || k === "lladdr") {
+        const v = w[i + 1];
+        if (v === undefined) fail(`${k} without a value`);
+        if (k === "dev") n.dev = v!;
+        else {
+          if (!MAC.test(v!)) fail(`lladdr ${v} is not a MAC address`);
+          n.mac = v!.toLowerCase();
+        }
+        i += 2;
+      } else if (k === "router") {
+        n.router = true;
+        i++;
+      } else if (k === "proxy" || k === "extern_learn" || k === "offload") {
+        i++;
+      } else if (NUD.has(k)) {
+        n.state.push(k);
+        i++;
+      } else fail(`unexpected word ${JSON.stringify(k)}`);
+    }
+    if (!n.dev) fail("no dev");
+    // iproute2 always ends a neighbour line with its NUD state: a line without one was cut short
+    if (n.state.length === 0) fail("no NUD state (truncated line?)");
+    if (n.mac === undefined && n.state.some((s) => s === "REACHABLE" || s === "STALE" || s === "DELAY" || s === "PROBE" || s === "PERMANENT")) fail(`${n.state.join(" ")} without lladdr`);
+    out.push(n);
+  }
+  return out;
+}
+
+/** Parse `arp -na` (net-tools) output. */
+export function parseArpNa(text: string): Neighbour[] {
+  const P = "arp-na";
+  const out: Neighbour[] = [];
+  for (const line of splitLines(text)) {
+    const t = line.text.trim();
+    if (t === "") continue;
+    const ok = /^\? \(([^)]+)\) at ([0-9a-fA-F:]{17}) \[(\w+)\]((?: [A-Z]+)*) on (\S+)$/.exec(t);
+    const inc = /^\? \(([^)]+)\) at <incomplete> on (\S+)$/.exec(t);
+    if (ok) {
+      if (!isIpAddress(ok[1]!)) throw new ParseError(P, line.no, line.text, "not an IP address");
+      if (!MAC.test(ok[2]!)) throw new ParseError(P, line.no, line.text, "not a MAC address");
+      const flags = ok[4]!.trim().split(/\s+/).filter(Boolean);
+      if (flags.some((f) => f !== "PERM" && f !== "PUB")) throw new ParseError(P, line.no, line.text, `unknown flag in ${ok[4]}`);
+      out.push({ ip: ok[1]!, dev: ok[5]!, mac: ok[2]!.toLowerCase(), state: flags.includes("PERM") ? ["PERMANENT"] : [], line: line.no });
+    } else if (inc) {
+      if (!isIpAddress(inc[1]!)) throw new ParseError(P, line.no, line.text, "not an IP address");
+      out.push({ ip: inc[1]!, dev: inc[2]!, state: ["INCOMPLETE"], line: line.no });
+    } else throw new ParseError(P, line.no, line.text, "unrecognised line");
+  }
+  return out;
+}
+
+/** Convert `ip -j neigh` entries (../ip-json.ts) to Neighbour records. */
+export function fromIpJson(items: IpNeigh[]): Neighbour[] {
+  return items.map((e, i) => {
+    const n: Neighbour = { ip: e.dst, dev: e.dev ?? "", state: [...e.state], line: i + 1 };
+    if (e.lladdr) n.mac = e.lladdr.toLowerCase();
+    if (e.router === null) n.router = true;
+    return n;
+  });
+}
+
+/** Entries that resolve an address to a MAC (not INCOMPLETE/FAILED). */
+export const resolved = (ns: Neighbour[]): Neighbour[] => ns.filter((n) => n.mac !== undefined && !n.state.includes("FAILED") && !n.state.includes("INCOMPLETE"));
