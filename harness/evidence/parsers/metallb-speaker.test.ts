@@ -5,9 +5,9 @@ import { fuzz } from "./fuzz-util.ts";
 import { announcements, l2Refusals, parseSpeakerLog, speakerLineSchema, withdrawals } from "./metallb-speaker.ts";
 
 const fx = (id: string, kind: "pass" | "fail", name: string) => loadFixture(id, kind, name).text;
-const announcing = fx("MLB-07", "pass", "speaker-89b29.log");
-const refusing = fx("MLB-05", "pass", "speaker.log");
-const transitions = fx("MLB-06", "pass", "speaker-vm2.log");
+const announcing = fx("MLB-07", "pass", "speaker-89b29.jsonl");
+const refusing = fx("MLB-05", "pass", "speaker.jsonl");
+const transitions = fx("MLB-06", "pass", "speaker-vm2.jsonl");
 // seed 001 L4000-4002: memberlist and ARP debug lines
 const arp = [
   '{"caller":"net.go:962","component":"Memberlist","level":"debug","msg":"memberlist: Initiating push/pull sync with: vm3 10.65.94.59:7946","ts":"2025-02-05T12:10:00Z"}',
