@@ -244,6 +244,13 @@ export const healthzBodySchema = z.looseObject({
   serviceProxyHealthy: z.boolean().optional(),
 });
 
+/** the recorded form of ETP-07's evidence (per-node /healthz answers and endpoint placement) */
+export const etp07InputSchema = z.strictObject({
+  healthCheckNodePort: z.number().int().min(1).max(65535).optional(),
+  answers: z.record(z.string().min(1), z.strictObject({ status: z.number().int().min(100).max(599).nullable(), body: z.string().optional() })),
+  endpointsByNode: z.record(z.string().min(1), z.number().int().nonnegative()),
+});
+
 export interface Etp07Input {
   healthCheckNodePort: number | undefined;
   /** node → HTTP status (null: no answer) and body of GET http://node:hcnp/healthz */
