@@ -9,7 +9,7 @@ import { parseArpNa, parseIpNeighText } from "../evidence/parsers/neigh.ts";
 import { parsePing, parseProbeSeries } from "../evidence/parsers/ping.ts";
 import { parseTcpdump } from "../evidence/parsers/tcpdump.ts";
 import { behaviour } from "../report/allure.ts";
-import { backendSequence, binomialSpread, mlb01, mlb02, mlb03, mlb04, mlb05, mlb06, mlb07, mlb08, mlb09, mlb10, nginxPodIp, poolOverlapsNodes, refuseOverlappingPool } from "./mlb.ts";
+import { backendSequence, mlb01, mlb02, mlb03, mlb04, mlb05, mlb06, mlb07, mlb08, mlb09, mlb10, nginxPodIp, poolOverlapsNodes, refuseOverlappingPool } from "./mlb.ts";
 import { formatVerdict } from "./verdict.ts";
 
 type Kind = "pass" | "fail";
@@ -246,37 +246,37 @@ describe("MLB-09 SCTP through the VIP: COOKIE_WAIT → ESTABLISHED → CLOSED", 
   });
 });
 
-describe("MLB-10 random spreading over N connections", () => {
+describe("MLB-10 random spreading over N connections (through ./spread.ts)", () => {
   const backends = ["10.42.2.37", "10.42.0.38", "10.42.1.36"];
   const seq = (k: Kind, n: string) => backendSequence(parseConntrack(text("MLB-10", k, n)), "10.123.123.101", 10000);
 
-  it("MLB-10 the local binomial bound: N/k ± z·sqrt(N·p·(1−p))", () => {
-    const s = binomialSpread({ a: 316, b: 338, c: 323 }, 4);
-    expect(s.total).toBe(977);
-    expect(s.expectedEach).toBeCloseTo(325.67, 2);
-    expect(s.tolerance).toBeCloseTo(58.94, 1);
-    expect(s.outside).toEqual([]);
-  });
-
-  it("MLB-10 passes on the seed's 977 sessions (316/338/323, L1535-1542)", async () => {
+  it("MLB-10 passes on the seed's 977 sessions (316/338/323, L1535-1542) within the exact binomial bounds, no cycle", async () => {
     await behaviour("MLB-10", "R");
     const v = mlb10({ sequence: seq("pass", "test-1000-sessions.txt"), backends });
     expect(v.ok, formatVerdict(v)).toBe(true);
-    expect(v.reasons[0]).toBe("977 connections: 10.42.2.37 316, 10.42.0.38 338, 10.42.1.36 323; each within 325.7 ± 58.9 (z=4)");
+    expect(v.measurements).toMatchObject({ answered: 977, "count:10.42.2.37": 316, "count:10.42.0.38": 338, "count:10.42.1.36": 323 });
+    expect(v.reasons.at(-1)).toMatch(/no fixed cycle, consistent with random choice$/);
   });
 
   it("MLB-10 fails naming the over- and under-served backends of a skewed spread", async () => {
     await behaviour("MLB-10", "R");
-    expect(mlb10({ sequence: seq("fail", "skewed.txt"), backends }).reasons).toEqual([
-      "10.42.2.37 got 516 of 977 connections, expected 325.7 ± 58.9 (z=4)",
-      "10.42.0.38 got 138 of 977 connections, expected 325.7 ± 58.9 (z=4)",
-    ]);
+    const v = mlb10({ sequence: seq("fail", "skewed.txt"), backends });
+    expect(v.reasons).toHaveLength(2);
+    expect(v.reasons[0]).toMatch(/^10\.42\.2\.37: 516 of 977 .*: too many$/);
+    expect(v.reasons[1]).toMatch(/^10\.42\.0\.38: 138 of 977 .*: too few$/);
   });
 
-  it("MLB-10 fails on round robin: even counts but a fixed rotation", async () => {
+  it("MLB-10 fails on round robin: even counts but a fixed cycle", async () => {
     await behaviour("MLB-10", "R");
     const v = mlb10({ sequence: seq("fail", "round-robin.txt"), backends });
     expect(v.reasons).toHaveLength(1);
-    expect(v.reasons[0]).toMatch(/^the backend sequence follows a fixed rotation: 100\.0% of connections go to the same successor as last time .*round robin, not random$/);
+    expect(v.reasons[0]).toMatch(/^answer i equals answer i−3 in 974 of 974 positions .*round robin\), not a random choice$/);
+  });
+
+  it("MLB-10 refuses to judge too few connections", async () => {
+    await behaviour("MLB-10", "R");
+    const v = mlb10({ sequence: seq("pass", "test-1000-sessions.txt").slice(0, 20), backends });
+    expect(v.ok).toBe(false);
+    expect(v.reasons[0]).toBe("20 connections: too few to judge the spread over 3 backends (need 90)");
   });
 });

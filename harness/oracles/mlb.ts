@@ -10,6 +10,7 @@ import { resolved, type Neighbour } from "../evidence/parsers/neigh.ts";
 import type { PingResult, Probe } from "../evidence/parsers/ping.ts";
 import type { SpeakerEntry } from "../evidence/parsers/metallb-speaker.ts";
 import { arpFor, type Tcpdump } from "../evidence/parsers/tcpdump.ts";
+import { spread } from "./spread.ts";
 import { verdict, type Verdict } from "./verdict.ts";
 
 const list = (xs: string[]): string => (xs.length ? xs.join(", ") : "none");
@@ -457,37 +458,16 @@ export function mlb09(input: Mlb09Input): Verdict {
 
 // ---------------------------------------------------------------------------------------------
 // MLB-10: load spreading is random, not round robin: over N connections every backend gets a share
-// within a stated statistical bound, and the assignment sequence is not a fixed rotation.
-//
-// NOTE: harness/oracles/spread.ts (another engineer's statistical spread check) did not exist when
-// this was written; the bound below is a local binomial z-bound. Switch to spread.ts once it lands.
-
-export interface SpreadCheck {
-  counts: Record<string, number>;
-  total: number;
-  expectedEach: number;
-  /** allowed |count − N/k| */
-  tolerance: number;
-  outside: string[];
-}
-
-/** each count within z standard deviations of N/k (binomial, p = 1/k) */
-export function binomialSpread(counts: Record<string, number>, z: number): SpreadCheck {
-  const k = Object.keys(counts).length;
-  const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  const p = k ? 1 / k : 0;
-  const expectedEach = total * p;
-  const tolerance = z * Math.sqrt(total * p * (1 - p));
-  const outside = Object.entries(counts).filter(([, c]) => Math.abs(c - expectedEach) > tolerance).map(([b]) => b);
-  return { counts, total, expectedEach, tolerance, outside };
-}
+// within a stated statistical bound (./spread.ts: exact binomial intervals, Bonferroni over the
+// backends, family-wise alpha 0.001), and the sequence is no fixed cycle (spread.ts's lag-k check).
 
 export interface Mlb10Input {
   /** the backend chosen for each connection, in order (conntrack NEW events' reply source) */
   sequence: string[];
   backends: string[];
-  /** z of the per-backend binomial bound (default 4: a false alarm about once in 16 000 runs per backend) */
-  z?: number;
+  /** family-wise false-alarm probability for a correct random spreader (default 0.001) */
+  alpha?: number;
+  /** fewer connections than this cannot show a spread (default 30 per backend) */
   minConnections?: number;
 }
 
@@ -498,40 +478,11 @@ export function backendSequence(events: Conntrack, vip: string, port?: number): 
 
 export function mlb10(input: Mlb10Input): Verdict {
   const id = "MLB-10";
-  const z = input.z ?? 4;
   const n = input.sequence.length;
-  const failures: string[] = [];
   const min = input.minConnections ?? 30 * input.backends.length;
-  if (n < min) failures.push(`${n} connections: too few to judge the spread over ${input.backends.length} backends (need ${min})`);
-  const counts: Record<string, number> = Object.fromEntries(input.backends.map((b) => [b, 0]));
-  const strangers = new Set<string>();
-  for (const b of input.sequence) {
-    if (b in counts) counts[b]!++;
-    else strangers.add(b);
-  }
-  if (strangers.size) failures.push(`connections went to ${list([...strangers])}, not backends (${list(input.backends)})`);
-  const s = binomialSpread(counts, z);
-  for (const b of s.outside) failures.push(`${b} got ${counts[b]} of ${s.total} connections, expected ${s.expectedEach.toFixed(1)} ± ${s.tolerance.toFixed(1)} (z=${z})`);
-  // round robin: each connection goes to the successor of the previous one in a fixed rotation
-  let rotation = 0;
-  const next = new Map<string, Map<string, number>>();
-  for (let i = 1; i < n; i++) {
-    const m = next.get(input.sequence[i - 1]!) ?? new Map<string, number>();
-    m.set(input.sequence[i]!, (m.get(input.sequence[i]!) ?? 0) + 1);
-    next.set(input.sequence[i - 1]!, m);
-  }
-  for (const m of next.values()) rotation += Math.max(...m.values());
-  const rotationShare = n > 1 ? rotation / (n - 1) : 0;
-  // random choice: a backend's successor follows the overall shares, so the most frequent successor takes
-  // about the largest share (1/k when even); a rotation sends every connection to the same successor (≈ 100 %)
-  const k = input.backends.length;
-  const pmax = n > 0 ? Math.max(...Object.values(counts)) / n : 0;
-  const rrLimit = Math.min(0.9, pmax + z * Math.sqrt((pmax * (1 - pmax)) / Math.max(1, (n - 1) / Math.max(1, k))));
-  if (k > 1 && n >= min && rotationShare > rrLimit) failures.push(`the backend sequence follows a fixed rotation: ${(rotationShare * 100).toFixed(1)}% of connections go to the same successor as last time (random: about ${(pmax * 100).toFixed(1)}%, limit ${(rrLimit * 100).toFixed(1)}%): round robin, not random`);
-  return verdict(
-    id,
-    failures,
-    [`${n} connections: ${input.backends.map((b) => `${b} ${counts[b]}`).join(", ")}; each within ${s.expectedEach.toFixed(1)} ± ${s.tolerance.toFixed(1)} (z=${z})`, `successor repeat ${(rotationShare * 100).toFixed(1)}% (limit ${(rrLimit * 100).toFixed(1)}%): random, not a rotation`],
-    { connections: n, tolerance: Number(s.tolerance.toFixed(1)), rotationShare: Number(rotationShare.toFixed(3)) },
-  );
+  const counts: Record<string, number> = {};
+  for (const b of input.sequence) counts[b] = (counts[b] ?? 0) + 1;
+  const v = spread({ id, backends: input.backends, counts, sequence: input.sequence, ...(input.alpha !== undefined ? { alpha: input.alpha } : {}) });
+  if (n >= min) return v;
+  return verdict(id, [`${n} connections: too few to judge the spread over ${input.backends.length} backends (need ${min})`, ...(v.ok ? [] : v.reasons)], [], v.measurements);
 }
