@@ -252,7 +252,7 @@ export const etp07InputSchema = z.strictObject({
 });
 
 export interface Etp07Input {
-  healthCheckNodePort: number | undefined;
+  healthCheckNodePort?: number | undefined;
   /** node → HTTP status (null: no answer) and body of GET http://node:hcnp/healthz */
   answers: Record<string, { status: number | null; body?: string }>;
   /** node → number of ready endpoints of the service on it */
