@@ -8,17 +8,17 @@ const topo = (n: string) => loadTopology(join(import.meta.dirname, "..", "..", "
 const base = { nodeImage: "kindest/node:v1.34.0", kubeProxyMode: "iptables" as const };
 
 describe("cluster/render", () => {
-  it("renders the seed-000 seven-node topology (kubeadm v1beta3, as the seed's kind 1.31 era wrote it)", () => {
+  it("renders the seed-000 seven-node topology (kubeadm v1beta3, what kind v0.30 writes)", () => {
     expectGolden("kind-config/meridio-ipam.v1beta3.yaml", renderKindConfig(topo("meridio-ipam"), { ...base, kubeadmApi: "v1beta3" }));
   });
-  it("renders the seed-000 topology for kubeadm v1beta4 with mirrors mounted", () => {
+  it("renders the seed-000 topology for kubeadm v1beta4 (kind releases that write it) with mirrors mounted", () => {
     expectGolden(
       "kind-config/meridio-ipam.v1beta4.yaml",
       renderKindConfig(topo("meridio-ipam"), { ...base, kubeadmApi: "v1beta4", certsDir: "/var/lib/netconform/run/certs.d" }),
     );
   });
-  it("renders the default 1+2 topology in iptables mode", () => {
-    expectGolden("kind-config/default.yaml", renderKindConfig(topo("default"), { ...base, kubeadmApi: "v1beta4", certsDir: "/x/certs.d" }));
+  it("renders the default 1+2 topology in iptables mode, kubeadm v1beta3 as kind v0.30 writes it", () => {
+    expectGolden("kind-config/default.yaml", renderKindConfig(topo("default"), { ...base, kubeadmApi: "v1beta3", certsDir: "/x/certs.d" }));
   });
   it("lets a topology pin its kube-proxy mode over the run's", () => {
     expect(renderKindConfig(topo("meridio-ipam"), { ...base, kubeadmApi: "v1beta4" })).toContain("kubeProxyMode: ipvs");

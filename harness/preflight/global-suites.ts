@@ -1,7 +1,7 @@
 import type { TestProject } from "vitest/node";
 import { kindBinary } from "../adapters/kind.ts";
 import { loadConfig } from "../config.ts";
-import { resolveNodeImage } from "../images/node-image.ts";
+import { KIND_KUBEADM_API, resolveNodeImage } from "../images/node-image.ts";
 import { reportGlobalError } from "../report/global-error.ts";
 import { dockerMissing } from "./docker.ts";
 
@@ -19,7 +19,7 @@ export interface SuitePreflight {
 
 export async function suitePreflight(): Promise<SuitePreflight> {
   const config = loadConfig();
-  const kubeadmApi = "v1beta4" as const;
+  const kubeadmApi = KIND_KUBEADM_API;
   if (config.kubeconfig) return { kubeadmApi };
   const d = await dockerMissing();
   if (d) return { missing: d, kubeadmApi };

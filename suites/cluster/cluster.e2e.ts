@@ -21,6 +21,14 @@ describe("cluster", () => {
     await behaviour("HARN-01", "L");
     const nodes = (await s.kube.core.listNode()).items;
     expect(nodes.map((n) => n.metadata?.name).sort()).toEqual([...s.cluster.nodes].sort());
+    // the topology's per-node labels and taints, registered by the kubelet through kubeadm patches
+    const byName = new Map(nodes.map((n) => [n.metadata!.name!, n]));
+    const w1 = byName.get(`${s.cluster.name}-worker`)!;
+    const w2 = byName.get(`${s.cluster.name}-worker2`)!;
+    expect(w1.metadata?.labels?.["netconform.io/zone"]).toBe("a");
+    expect(w2.metadata?.labels?.["netconform.io/zone"]).toBe("b");
+    expect(w2.spec?.taints ?? []).toContainEqual(expect.objectContaining({ key: "netconform.io/spare", value: "true", effect: "PreferNoSchedule" }));
+    expect(w1.spec?.taints ?? []).toEqual([]);
     await waitForDaemonSetReady(s.kube, "kube-system", "kube-proxy", { config: s.run.config });
     const cm = await s.kube.core.readNamespacedConfigMap({ namespace: "kube-system", name: "kube-proxy" });
     expect(cm.data?.["config.conf"]).toMatch(/mode: iptables/);
