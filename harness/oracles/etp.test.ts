@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { loadFixture } from "../evidence/fixtures.ts";
 import { jsonValue } from "../evidence/parsers/common.ts";
-import { parseIptablesS } from "../evidence/parsers/iptables-save.ts";
+import { parseIptablesS, parseIptablesSave } from "../evidence/parsers/iptables-save.ts";
 import { parsePods } from "../evidence/parsers/kubectl-get.ts";
 import { parseTcpdump } from "../evidence/parsers/tcpdump.ts";
 import { behaviour } from "../report/allure.ts";
-import { etp01, etp02, etp03, etp04, etp05, etp06, etp07, etp07InputSchema, etpPhasesSchema, synSources } from "./etp.ts";
+import { etp01, etp02, etp03, etp04, etp05, etp06, etp07, etp07InputSchema, etpPhasesSchema, extChainFor, synSources } from "./etp.ts";
 import { nginxPodIp } from "./mlb.ts";
 import { formatVerdict } from "./verdict.ts";
 
@@ -104,6 +104,12 @@ describe("ETP-05 KUBE-EXT rule shape for Cluster and Local", () => {
     const l = etp05({ nat: nat("pass", "ext-local.iptables-S"), ...local });
     expect(l.ok, formatVerdict(l)).toBe(true);
     expect(l.reasons[0]).toMatch(/KUBE-SVL-W47NQ5DDJKUWFTVY \(10\.42\.0\.25:8080, 10\.42\.0\.26:8080\)$/);
+  });
+
+  it("ETP-05 finds the KUBE-EXT chain from the VIP's KUBE-SERVICES rule in a full iptables-save", () => {
+    const save = parseIptablesSave(loadFixture("MLB-04", "pass", "vm1-before.iptables-save").text);
+    expect(extChainFor(save.tables["nat"]!, "10.123.123.100", 80)).toBe(ext);
+    expect(extChainFor(save.tables["nat"]!, "10.123.123.100", 443)).toBeUndefined();
   });
 
   it("ETP-05 fails on a Cluster chain without the masquerade mark", async () => {

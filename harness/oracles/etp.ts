@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { isIpAddress, splitHostPort } from "../evidence/parsers/common.ts";
-import { comment, moduleOptions, targetOption, type IptRule, type IptTable } from "../evidence/parsers/iptables-save.ts";
+import { comment, moduleOptions, serviceRules, targetOption, type IptRule, type IptTable } from "../evidence/parsers/iptables-save.ts";
 import type { PodRow } from "../evidence/parsers/kubectl-get.ts";
 import type { Tcpdump } from "../evidence/parsers/tcpdump.ts";
 import { verdict, type Verdict } from "./verdict.ts";
@@ -133,6 +133,11 @@ export function etp04(input: Etp04Input): Verdict {
 // ETP-05: rule shape. Cluster → KUBE-EXT = KUBE-MARK-MASQ + KUBE-SVC; Local → pod-CIDR rule to
 // KUBE-SVC, LOCAL-source masquerade and route to KUBE-SVC, then KUBE-SVL-* listing only local
 // endpoints (seed 001 L910-945).
+
+/** The KUBE-EXT chain the KUBE-SERVICES loadbalancer-IP rule for vip:port jumps to (full iptables-save nat table). */
+export function extChainFor(nat: IptTable, vip: string, port: number, proto = "tcp"): string | undefined {
+  return serviceRules(nat, vip, port, proto).find((r) => r.target?.name.startsWith("KUBE-EXT-"))?.target?.name;
+}
 
 export interface Etp05Input {
   nat: IptTable;

@@ -4,7 +4,7 @@
  */
 import { ipValue, parseCidr, type IpValue } from "../evidence/parsers/common.ts";
 import type { Conntrack, ConntrackEntry } from "../evidence/parsers/conntrack.ts";
-import type { IptablesSave, IptRule } from "../evidence/parsers/iptables-save.ts";
+import { serviceRules, type IptablesSave, type IptRule } from "../evidence/parsers/iptables-save.ts";
 import type { ServiceRow } from "../evidence/parsers/kubectl-svc.ts";
 import { resolved, type Neighbour } from "../evidence/parsers/neigh.ts";
 import type { PingResult, Probe } from "../evidence/parsers/ping.ts";
@@ -215,9 +215,8 @@ export interface Mlb04Input {
 }
 
 function vipRule(save: IptablesSave, vip: string, port: number, proto: string): IptRule | undefined {
-  return (save.tables["nat"]?.chains["KUBE-SERVICES"]?.rules ?? []).find(
-    (r) => r.destination?.value.replace(/\/(32|128)$/, "") === vip && !r.destination.negated && r.protocol?.value === proto && r.matches.some((m) => m.options.some((o) => (o.name === "--dport" || o.name === "--dports") && o.args[0] === String(port))),
-  );
+  const nat = save.tables["nat"];
+  return nat ? serviceRules(nat, vip, port, proto)[0] : undefined;
 }
 
 export function mlb04(input: Mlb04Input): Verdict {

@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import { renderFrrConf } from "./frr.ts";
+
+describe("network/frr renderFrrConf", () => {
+  it("renders a single-hop BFD peer as before (no update-source, no network, plain bfd peer)", () => {
+    const conf = renderFrrConf({ asn: 64512, routerId: "172.31.252.11", neighbors: [{ ip: "172.31.252.12", remoteAs: 64513, bfd: true }] });
+    expect(conf).toBe(
+      [
+        "frr defaults traditional", "log stdout informational", "!", "router bgp 64512", " bgp router-id 172.31.252.11", " no bgp ebgp-requires-policy", " no bgp default ipv4-unicast",
+        " neighbor 172.31.252.12 remote-as 64513", " neighbor 172.31.252.12 bfd profile netconform", " address-family ipv4 unicast", "  neighbor 172.31.252.12 activate", " exit-address-family", "!",
+        "bfd", " profile netconform", "  receive-interval 300", "  transmit-interval 300", "  detect-multiplier 3", " exit", " peer 172.31.252.12", "  profile netconform", " exit", "exit", "!", "",
+      ].join("\n"),
+    );
+  });
+
+  it("renders a multihop speaker: ebgp-multihop, update-source, network statement, multihop BFD peer with its local address", () => {
+    const conf = renderFrrConf({ asn: 64500, routerId: "10.253.41.21", networks: ["203.0.113.200/32"], neighbors: [{ ip: "10.253.42.11", remoteAs: 64512, bfd: true, multihop: 2, localAddress: "10.253.41.21" }] });
+    expect(conf).toContain(" neighbor 10.253.42.11 ebgp-multihop 2\n neighbor 10.253.42.11 update-source 10.253.41.21\n");
+    expect(conf).toContain(" address-family ipv4 unicast\n  network 203.0.113.200/32\n  neighbor 10.253.42.11 activate\n");
+    expect(conf).toContain(" peer 10.253.42.11 multihop local-address 10.253.41.21\n  profile netconform\n");
+  });
+});
