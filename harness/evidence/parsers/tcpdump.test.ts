@@ -27,6 +27,19 @@ const plain = [
   "19:20:59.232032 eth0  In  IP 10.253.45.10.34438 > 10.253.45.100.80: Flags [S], seq 484994479, win 64240, options [mss 1460,sackOK,TS val 4164532055 ecr 0,nop,wscale 10], length 0",
   "19:20:59.300000 IP 10.0.0.1.5353 > 224.0.0.251.5353: UDP, length 40",
 ].join("\n");
+// recorded from the toolbox's tcpdump 4.99 (`tcpdump -n -e`, then `-n -e -v`) while a client pinged a node-owned VIP
+const toolbox = [
+  "tcpdump: verbose output suppressed, use -v[v]... for full protocol decode",
+  "listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes",
+  "19:32:50.986709 02:42:0a:fd:2f:0a > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 10.253.47.100 tell 10.253.47.10, length 28",
+  "19:32:50.986734 02:42:0a:fd:2f:02 > 02:42:0a:fd:2f:0a, ethertype ARP (0x0806), length 42: Reply 10.253.47.100 is-at 02:42:0a:fd:2f:02, length 28",
+  "19:32:50.986737 02:42:0a:fd:2f:0a > 02:42:0a:fd:2f:02, ethertype IPv4 (0x0800), length 98: 10.253.47.10 > 10.253.47.100: ICMP echo request, id 43235, seq 1, length 64",
+  "19:32:48.975873 02:42:0a:fd:2f:02 > 02:42:0a:fd:2f:0a, ethertype IPv4 (0x0800), length 98: (tos 0x0, ttl 64, id 63425, offset 0, flags [none], proto ICMP (1), length 84)",
+  "    10.253.47.100 > 10.253.47.10: ICMP echo reply, id 43233, seq 1, length 64",
+  "4 packets captured",
+  "5 packets received by filter",
+  "0 packets dropped by kernel",
+].join("\n");
 
 describe("parsers/tcpdump", () => {
   it("parses ARP requests and replies with link-layer addresses (seed 001 L4012-4013)", () => {
@@ -60,6 +73,17 @@ describe("parsers/tcpdump", () => {
     expect(d.packets[3]!.ip).toMatchObject({ proto: "udp", sport: 5353 });
   });
 
+  it("parses the toolbox tcpdump's own -e and -e -v output", () => {
+    const d = parseTcpdump(toolbox);
+    expect(d.packets.map((p) => [p.kind, p.arp?.target ?? p.ip?.dst, p.srcMac])).toEqual([
+      ["arp-request", "10.253.47.100", "02:42:0a:fd:2f:0a"],
+      ["arp-reply", "10.253.47.100", "02:42:0a:fd:2f:02"],
+      ["ip", "10.253.47.100", "02:42:0a:fd:2f:0a"],
+      ["ip", "10.253.47.10", "02:42:0a:fd:2f:02"],
+    ]);
+    expect(d.stats).toEqual({ captured: 4, received: 5, dropped: 0 });
+  });
+
   it.each([
     ["a TCP line cut before its length", cluster.split("\n").slice(0, 3).join("\n") + "\n09:49:45.535241 IP 10.42.1.1.27659 > 10.42.1.21.8080: Flags [S], seq 5686", /trailing length/],
     ["an ARP line cut short", "04:16:58.115088 52:54:00:41:4c:72 > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Ethernet (len 6), IPv4 (len 4), Request who-has 10.123.123.100 tell", /unrecognised ARP/],
@@ -73,7 +97,7 @@ describe("parsers/tcpdump", () => {
   });
 
   it("fuzz: a mangled capture parses or fails with ParseError", () => {
-    const r = fuzz([arpAnswered, arpGated, cluster, icmpV, plain, none], parseTcpdump, () => undefined, 400, 11);
+    const r = fuzz([arpAnswered, arpGated, cluster, icmpV, plain, none, toolbox], parseTcpdump, () => undefined, 400, 11);
     expect(r.bad.slice(0, 3)).toEqual([]);
     expect(r.rejected).toBeGreaterThan(80);
   });
