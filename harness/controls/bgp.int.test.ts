@@ -11,7 +11,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LABEL_RUN, listByLabel } from "../adapters/docker.ts";
 import { parseBfdPeers, parseBfdSamples, parseBgpNeighbors, parseBgpRoutes, parseBgpSummary, type BfdPeer, type BgpRoutes, type BgpSummary } from "../evidence/parsers/frr.ts";
 import { parseIpRoute } from "../evidence/parsers/ip-json.ts";
 import { parsePing } from "../evidence/parsers/ping.ts";
@@ -19,7 +18,7 @@ import { type Host, World, addRoute, injectFault, waitUntil } from "../network/w
 import { bgp01, bgp02, bgp03, bgp04, bgp05, DEFAULT_BFD } from "../oracles/bgp.ts";
 import { formatVerdict } from "../oracles/verdict.ts";
 import { attachJson, attachText, behaviour } from "../report/allure.ts";
-import { testRun } from "../testing/run.ts";
+import { tearDownLeavingNothing, testRun } from "../testing/run.ts";
 
 const run = testRun("bgpctl");
 const world = new World(run);
@@ -81,12 +80,7 @@ describe("BGP D-depth controls (FRR peers behind a next-hop router, no Kubernete
     }
   });
 
-  afterAll(async () => {
-    const t = await run.teardown();
-    expect(t.errors).toEqual([]);
-    const left = await listByLabel(LABEL_RUN, run.id);
-    expect([...left.containers.map((c) => c.name), ...left.networks.map((n) => n.name)]).toEqual([]);
-  });
+  afterAll(() => tearDownLeavingNothing(run));
 
   it("BGP-05 the peers reach the speakers through the next-hop router: static route, eBGP multihop, multihop BFD, TTL 63", async () => {
     await behaviour("BGP-05", "D");

@@ -14,7 +14,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LABEL_RUN, listByLabel } from "../adapters/docker.ts";
 import { collectEvidence, withEvidence } from "../evidence/collector.ts";
 import { parseConntrack } from "../evidence/parsers/conntrack.ts";
 import { HostExecutor } from "../exec/host.ts";
@@ -25,7 +24,7 @@ import { formatVerdict, type Verdict } from "../oracles/verdict.ts";
 import { requireFeatures } from "../preflight/kernel.ts";
 import { attachJson, attachText, behaviour } from "../report/allure.ts";
 import { redact } from "../report/redact.ts";
-import { testRun } from "../testing/run.ts";
+import { tearDownLeavingNothing, testRun } from "../testing/run.ts";
 
 const run = testRun("ipsec");
 const world = new World(run);
@@ -163,12 +162,7 @@ describe("IPsec control: route-based kernel-libipsec tunnel to a DNATed VIP (rea
     });
   });
 
-  afterAll(async () => {
-    const t = await run.teardown();
-    expect(t.errors).toEqual([]);
-    const left = await listByLabel(LABEL_RUN, run.id);
-    expect([...left.containers.map((c) => c.name), ...left.networks.map((n) => n.name)]).toEqual([]);
-  });
+  afterAll(() => tearDownLeavingNothing(run));
 
   it("IPSEC-01 route-based kernel-libipsec tunnel: SAs installed, counters rise, replies return (incl. from a backend on the VIP owner)", async (ctx) => {
     await behaviour("IPSEC-01", "D");

@@ -15,7 +15,6 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LABEL_RUN, listByLabel } from "../adapters/docker.ts";
 import { collectEvidence, withEvidence } from "../evidence/collector.ts";
 import { parseConntrack } from "../evidence/parsers/conntrack.ts";
 import { parseIptablesSave } from "../evidence/parsers/iptables-save.ts";
@@ -24,7 +23,7 @@ import { spread } from "../oracles/spread.ts";
 import { svc02 } from "../oracles/svc.ts";
 import { formatVerdict, type Verdict } from "../oracles/verdict.ts";
 import { attachJson, attachText, behaviour } from "../report/allure.ts";
-import { testRun } from "../testing/run.ts";
+import { tearDownLeavingNothing, testRun } from "../testing/run.ts";
 
 const run = testRun("netfilter");
 const world = new World(run);
@@ -195,12 +194,7 @@ describe("netfilter control: kube-proxy-shaped NAT chains in front of three back
     }
   });
 
-  afterAll(async () => {
-    const t = await run.teardown();
-    expect(t.errors).toEqual([]);
-    const left = await listByLabel(LABEL_RUN, run.id);
-    expect([...left.containers.map((c) => c.name), ...left.networks.map((n) => n.name)]).toEqual([]);
-  });
+  afterAll(() => tearDownLeavingNothing(run));
 
   it("SVC-02 kube-proxy-shaped chains: the oracle passes on the real iptables-save, and 300 connections spread within the binomial bound", async () => {
     await behaviour("SVC-02", "D");

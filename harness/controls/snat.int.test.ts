@@ -9,14 +9,14 @@
  * control. A capture on the backend is judged too, through the tcpdump parser.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LABEL_RUN, createNetwork, listByLabel, removeNetwork } from "../adapters/docker.ts";
+import { createNetwork, removeNetwork } from "../adapters/docker.ts";
 import { parseIptablesSave } from "../evidence/parsers/iptables-save.ts";
 import { parseTcpdump } from "../evidence/parsers/tcpdump.ts";
 import { type Host, type Net, World, addRoute, waitUntil } from "../network/world.ts";
 import { etp01, etp02, synSources } from "../oracles/etp.ts";
 import { formatVerdict } from "../oracles/verdict.ts";
 import { attachText, behaviour } from "../report/allure.ts";
-import { testRun } from "../testing/run.ts";
+import { tearDownLeavingNothing, testRun } from "../testing/run.ts";
 
 const run = testRun("snatctl");
 const world = new World(run);
@@ -78,12 +78,7 @@ describe("SNAT D-depth controls (netfilter DNAT/MASQUERADE in a node-like contai
     await waitUntil("VIP answers", async () => /^\d+\.\d+\.\d+\.\d+:\d+$/.test(await ask()), 20_000, 300);
   });
 
-  afterAll(async () => {
-    const t = await run.teardown();
-    expect(t.errors).toEqual([]);
-    const left = await listByLabel(LABEL_RUN, run.id);
-    expect([...left.containers.map((c) => c.name), ...left.networks.map((n) => n.name)]).toEqual([]);
-  });
+  afterAll(() => tearDownLeavingNothing(run));
 
   it("ETP-01 with MASQUERADE towards the backend (Cluster-like) the backend sees the node, not the client: SNAT; ETP-02 fails (negative control)", async () => {
     await behaviour("ETP-01", "D");

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LABEL_RUN, inspectContainer, listByLabel } from "../adapters/docker.ts";
+import { inspectContainer } from "../adapters/docker.ts";
 import { behaviour } from "../report/allure.ts";
-import { testRun } from "../testing/run.ts";
+import { tearDownLeavingNothing, testRun } from "../testing/run.ts";
 import { type Host, type Net, World, addRoute, freeSubnets, injectFault, waitUntil } from "./world.ts";
 
 const run = testRun("world");
@@ -38,12 +38,7 @@ describe("external world (real docker networks, containers, FRR)", () => {
     for (const f of [frr1, frr2]) await addRoute(f, A.subnet, B.router);
   });
 
-  afterAll(async () => {
-    const t = await run.teardown();
-    expect(t.errors).toEqual([]);
-    const left = await listByLabel(LABEL_RUN, run.id);
-    expect([...left.containers.map((c) => c.name), ...left.networks.map((n) => n.name)]).toEqual([]);
-  });
+  afterAll(() => tearDownLeavingNothing(run));
 
   it("HARN-03 creates networks with the chosen subnets and hosts with the chosen addresses", async () => {
     await behaviour("HARN-03", "D");
