@@ -61,7 +61,8 @@ for t in "${targets[@]}"; do
   env=()
   [[ $dir == crictl ]] && env=(GONOSUMDB=sigs.k8s.io/cri-tools)
   start=$(date +%s)
-  (cd "$here/$dir" && env "${env[@]}" nice -n 10 go build -trimpath -ldflags "$ld" -o "$OUT/$t.tmp" "$pkg")
-  mv "$OUT/$t.tmp" "$OUT/$t"
+  tmp="$OUT/.$t.$$.tmp"   # unique per process: two forges may build the same target at once
+  (cd "$here/$dir" && env "${env[@]}" nice -n 10 go build -trimpath -ldflags "$ld" -o "$tmp" "$pkg")
+  mv "$tmp" "$OUT/$t"
   echo "BUILT $t $(( $(date +%s) - start ))s" >&2
 done
