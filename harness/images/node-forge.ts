@@ -189,8 +189,9 @@ registerCustomStep("kind-node", () => `${hashFiles(NODE_DIR)} ${goInputs()} ${pr
     refs.push(ref);
   }
   const ctx = mkdtempSync(join(forgeCacheDir(), "ctx-node-"));
-  const stage = `${tag}-stage`;
-  const builder = `netconform-node-forge-${hash}`;
+  // per process: two forges of the same inputs must not remove each other's stage or builder
+  const stage = `${tag}-stage-${process.pid}`;
+  const builder = `netconform-node-forge-${hash}-${process.pid}`;
   try {
     cpSync(NODE_DIR, ctx, { recursive: true });
     mkdirSync(join(ctx, "bin"), { recursive: true });
