@@ -44,8 +44,10 @@ declare -A T=(
   [kind]="kind sigs.k8s.io/kind -"
   [crictl]="crictl sigs.k8s.io/cri-tools/cmd/crictl crictl"
   [local-path-provisioner]="lpp github.com/rancher/local-path-provisioner -"
+  [metallb-controller]="metallb go.universe.tf/metallb/controller -"
+  [metallb-speaker]="metallb go.universe.tf/metallb/speaker -"
 )
-ORDER=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy agnhost nodenet etcd coredns kind crictl local-path-provisioner)
+ORDER=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy agnhost nodenet etcd coredns kind crictl local-path-provisioner metallb-controller metallb-speaker)
 
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${ORDER[@]}")
