@@ -30,6 +30,8 @@ import (
 const (
 	chain    = "NODENET-MASQ"
 	confName = "10-nodenet.conflist"
+	// routeProto marks the routes nodenet owns, so it can remove those of deleted nodes
+	routeProto = "77"
 )
 
 func main() {
@@ -91,6 +93,7 @@ func reconcile(client kubernetes.Interface, self, podSubnet, confDir, mtu string
 		return err
 	}
 	var nodeIPs []string
+	want := map[string]bool{}
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
 		ip, cidr := internalIPv4(n), podCIDRv4(n)
@@ -118,11 +121,33 @@ func reconcile(client kubernetes.Interface, self, podSubnet, confDir, mtu string
 		if ip == "" || cidr == "" {
 			continue
 		}
-		if out, err := exec.Command("ip", "route", "replace", cidr, "via", ip).CombinedOutput(); err != nil {
+		want[cidr] = true
+		if out, err := exec.Command("ip", "route", "replace", cidr, "via", ip, "proto", routeProto).CombinedOutput(); err != nil {
 			log.Printf("route %s via %s: %v: %s", cidr, ip, err, out)
 		}
 	}
+	pruneRoutes(want)
 	return masquerade(podSubnet, nodeIPs)
+}
+
+// pruneRoutes deletes nodenet's routes to podCIDRs no node holds any more.
+func pruneRoutes(want map[string]bool) {
+	out, err := exec.Command("ip", "-4", "route", "show", "proto", routeProto).Output()
+	if err != nil {
+		log.Printf("list routes: %v", err)
+		return
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		dst := strings.Fields(line)
+		if len(dst) == 0 || want[dst[0]] {
+			continue
+		}
+		if o, err := exec.Command("ip", "route", "del", dst[0], "proto", routeProto).CombinedOutput(); err != nil {
+			log.Printf("delete route %s: %v: %s", dst[0], err, o)
+		} else {
+			log.Printf("deleted route %s (no node holds it)", dst[0])
+		}
+	}
 }
 
 func cniConfig(cidr, mtu string) (string, error) {
