@@ -6,6 +6,7 @@
  */
 import { loadCatalogue } from "../images/catalogue.ts";
 import { type ForgeRecord, ensureImage } from "../images/forge-lib.ts";
+import { ensureHostTools } from "../images/node-forge.ts";
 import "../images/steps.ts";
 
 const args = process.argv.slice(2);
@@ -24,6 +25,8 @@ for (const n of names) if (!cat.images.some((i) => i.name === n)) {
 const t0 = Date.now();
 const records: ForgeRecord[] = [];
 for (const img of cat.images) if (!names.length || names.includes(img.name)) await ensureImage(img.name, { records });
+// the host tools the harness runs (kind, kubectl), built from the same pinned modules
+if (!names.length) process.stdout.write(`forge: host tools in ${await ensureHostTools()}\n`);
 const seen = new Set<string>();
 process.stdout.write("\nimage                  tag                                   built   seconds  size MB\n");
 for (const r of records) {

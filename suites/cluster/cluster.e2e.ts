@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { ContainerExecutor } from "../../harness/exec/host.ts";
-import { PodExecutor, apply, waitForDaemonSetReady, waitForDeploymentReady, waitForPodsReady } from "../../harness/kube/index.ts";
+import { PodExecutor, apply, waitForDaemonSetReady, waitForDeploymentReady, waitForEndpoints, waitForPodsReady } from "../../harness/kube/index.ts";
 import { renderManifest } from "../../harness/kube/manifests.ts";
 import { gateSuite } from "../../harness/preflight/gate.ts";
 import { behaviour } from "../../harness/report/allure.ts";
@@ -58,14 +58,26 @@ describe("cluster", () => {
     await waitForPodsReady(s.kube, NS, "app=backend", { config: s.run.config, min: 2 });
     const pods = (await s.kube.core.listNamespacedPod({ namespace: NS, labelSelector: "app=backend" })).items;
     const [a, b] = pods;
-    const pullEvents = (await s.kube.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === "Pulled");
-    expect(pullEvents.length).toBeGreaterThan(0);
+    // a real pull (not "already present on machine"): the image came through the strict mirror
+    const pulled = (await s.kube.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === "Pulled" && /Successfully pulled image "registry\.k8s\.io\/e2e-test-images\/agnhost/.test(e.message ?? ""));
+    expect(pulled.length, "a 'Successfully pulled' event for agnhost").toBeGreaterThan(0);
     const client = new PodExecutor(s.kube, NS, a!.metadata!.name!, "netexec");
     const direct = await client.run(["curl", "-sS", "--max-time", "5", `http://${b!.status!.podIP}:8080/hostname`]);
     expect(direct.stdout.trim()).toBe(b!.metadata!.name);
     const svc = await s.kube.core.readNamespacedService({ namespace: NS, name: "backend" });
+    await waitForEndpoints(s.kube, NS, "backend", 2, { config: s.run.config });
+    // kube-proxy programs the rules a moment after the endpoints turn ready: retry refused connections, bounded
     const seen = new Set<string>();
-    for (let i = 0; i < 20 && seen.size < 2; i++) seen.add((await client.run(["curl", "-sS", "--max-time", "5", `http://${svc.spec!.clusterIP}/hostname`])).stdout.trim());
+    const failures: string[] = [];
+    for (let i = 0; i < 30 && seen.size < 2; i++) {
+      const r = await client.run(["curl", "-sS", "--max-time", "3", `http://${svc.spec!.clusterIP}/hostname`], { allowFailure: true });
+      if (r.exitCode === 0) seen.add(r.stdout.trim());
+      else {
+        failures.push(r.stderr.trim());
+        await new Promise((res) => setTimeout(res, 500));
+      }
+    }
+    expect(seen.size, `ClusterIP answers from both backends (failures: ${failures.slice(-3).join("; ")})`).toBe(2);
     expect([...seen].every((h) => pods.some((p) => p.metadata?.name === h))).toBe(true);
   });
 });
