@@ -13,6 +13,8 @@ import { CATALOGUE_DIR, type Catalogue, type ImageEntry, imageEntry, loadCatalog
  * with nothing changed finds every tag present and does no work.
  */
 export const FORGE_LABEL = "io.netconform.forge";
+/** image repository prefix of forged images; another prefix gives a separate, cold cache (for measuring) */
+export const FORGE_REPO = process.env.NETCONFORM_FORGE_REPO ?? "netconform";
 export const DEBIAN_MIRROR = process.env.NETCONFORM_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
 
 export function forgeCacheDir(): string {
@@ -58,7 +60,7 @@ export function inputHash(name: string, cat: Catalogue = loadCatalogue()): strin
 }
 
 export function localTag(name: string, cat: Catalogue = loadCatalogue()): string {
-  return `netconform/${name}:${inputHash(name, cat)}`;
+  return `${FORGE_REPO}/${name}:${inputHash(name, cat)}`;
 }
 
 export async function imageExists(tag: string, exec: Executor = new HostExecutor()): Promise<boolean> {
