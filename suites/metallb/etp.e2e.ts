@@ -20,7 +20,11 @@ const preflight = inject("suitePreflight");
 const enabled = gateSuite(import.meta.filename, preflight.missing);
 const NS = "nc-etp";
 
-const check = (v: Verdict) => expect(v.ok, formatVerdict(v)).toBe(true);
+/** the oracle's verdict, attached pass or fail (what was checked, what was measured), then asserted */
+async function check(v: Verdict): Promise<void> {
+  await attachText(`${v.id} verdict`, formatVerdict(v));
+  expect(v.ok, formatVerdict(v)).toBe(true);
+}
 
 describe("externalTrafficPolicy", () => {
   const s = clusterSession({ preflight, enabled, topology: "default", images: ["agnhost", "metallb-controller", "metallb-speaker"] });
@@ -63,7 +67,7 @@ describe("externalTrafficPolicy", () => {
     if (env.install) await attachJson("metallb install (seconds)", env.install);
     await withEvidence("ETP-01 /clientip through a Cluster VIP", evidence(), async () => {
       const { seen } = await clientIps("cluster");
-      check(etp01({ clientIp: env.clientIp, seen }));
+      await check(etp01({ clientIp: env.clientIp, seen }));
     });
   });
 
@@ -71,7 +75,7 @@ describe("externalTrafficPolicy", () => {
     await behaviour("ETP-02", "L");
     await withEvidence("ETP-02 /clientip through a Local VIP", evidence(), async () => {
       const { seen } = await clientIps("local");
-      check(etp02({ clientIp: env.clientIp, seen }));
+      await check(etp02({ clientIp: env.clientIp, seen }));
     });
   });
 
@@ -88,7 +92,7 @@ describe("externalTrafficPolicy", () => {
       const ipOf = new Map(ps.map((p) => [p.metadata!.name!, p.status?.podIP ?? ""]));
       const answeredBy = names.map((n) => ipOf.get(n) ?? (n || "(no answer)"));
       await attachJson("answers", { vip, owner, names });
-      check(etp03({ announcingNode: owner!, pods: podRows(ps), answeredBy }));
+      await check(etp03({ announcingNode: owner!, pods: podRows(ps), answeredBy }));
     });
   });
 
@@ -107,7 +111,7 @@ describe("externalTrafficPolicy", () => {
       const names = await getMany(ex, `http://${vip}/hostname`, 40);
       const ipOf = new Map(ps.map((p) => [p.metadata!.name!, p.status?.podIP ?? ""]));
       await attachJson("answers", { vip, owner, caller: caller.metadata!.name, names });
-      check(etp04({ announcingNode: owner!, pods: podRows(ps), answeredBy: names.map((n) => ipOf.get(n) ?? (n || "(no answer)")) }));
+      await check(etp04({ announcingNode: owner!, pods: podRows(ps), answeredBy: names.map((n) => ipOf.get(n) ?? (n || "(no answer)")) }));
     });
   });
 
@@ -128,7 +132,7 @@ describe("externalTrafficPolicy", () => {
         const ext = extChainFor(nat, vip, 80);
         expect(ext, `no KUBE-SERVICES rule for ${vip}:80 jumps to a KUBE-EXT chain on ${owner}`).toBeDefined();
         const local = (await pods(s, NS, "web")).filter((p) => p.spec?.nodeName === owner).map((p) => `${p.status!.podIP}:8080`);
-        check(etp05({ nat, policy, extChain: ext!, ...(policy === "Local" ? { podCidr, localEndpoints: local } : {}) }));
+        await check(etp05({ nat, policy, extChain: ext!, ...(policy === "Local" ? { podCidr, localEndpoints: local } : {}) }));
       }
     });
   });
@@ -148,7 +152,7 @@ describe("externalTrafficPolicy", () => {
         phases.push({ policy, clientIp: env.clientIp, seen: seen.length ? seen : ["(no answer)"] });
       }
       await attachJson("phases", phases);
-      check(etp06(phases));
+      await check(etp06(phases));
     });
   });
 
@@ -174,7 +178,7 @@ describe("externalTrafficPolicy", () => {
         }, { timeoutName: "vipAnnounced", config: s.run.config });
         for (const n of s.cluster.nodes) answers[n] = await healthz(env.ips[n]!, hc);
         await attachJson("health checks", { healthCheckNodePort: hc, answers, endpointsByNode });
-        check(etp07({ healthCheckNodePort: hc, answers, endpointsByNode }));
+        await check(etp07({ healthCheckNodePort: hc, answers, endpointsByNode }));
       });
     } finally {
       await deleteNamespace(s.kube, ns);

@@ -24,7 +24,11 @@ const preflight = inject("suitePreflight");
 const enabled = gateSuite(import.meta.filename, preflight.missing);
 const NS = "nc-mlb";
 
-const check = (v: Verdict) => expect(v.ok, formatVerdict(v)).toBe(true);
+/** the oracle's verdict, attached pass or fail (what was checked, what was measured), then asserted */
+async function check(v: Verdict): Promise<void> {
+  await attachText(`${v.id} verdict`, formatVerdict(v));
+  expect(v.ok, formatVerdict(v)).toBe(true);
+}
 
 describe("metallb layer 2", () => {
   const s = clusterSession({ preflight, enabled, topology: "default", images: ["agnhost", "metallb-controller", "metallb-speaker"] });
@@ -57,7 +61,7 @@ describe("metallb layer 2", () => {
       const answers = await getMany(env.client.exec, `http://${vip}/hostname`, 40);
       const backends = (await pods(s, NS, "web")).map((p) => p.metadata!.name!);
       await attachJson("requests", { vip, answers });
-      check(mlb01({ service: serviceRow(svc), pool: pool["nc-l2"]!, answeredBy: answers, backends }));
+      await check(mlb01({ service: serviceRow(svc), pool: pool["nc-l2"]!, answeredBy: answers, backends }));
     });
   });
 
@@ -76,7 +80,7 @@ describe("metallb layer 2", () => {
         return ev[ev.length - 1]?.event === "serviceAnnounced";
       });
       await attachJson("client neighbours", neigh);
-      check(mlb02({ vip, neighbours: neigh, nodeMacs: env.macs, ...(announcer ? { expectedOwner: announcer } : {}) }));
+      await check(mlb02({ vip, neighbours: neigh, nodeMacs: env.macs, ...(announcer ? { expectedOwner: announcer } : {}) }));
     });
   });
 
@@ -89,7 +93,7 @@ describe("metallb layer 2", () => {
       await getMany(env.client.exec, `http://${vip}/hostname`, 2);
       const owner = await vipOwner(s, env, vip);
       const logs = await speakerLogs(s);
-      check(mlb07({ vip, speakerLogs: logs, ...(owner ? { announcer: owner } : {}) }));
+      await check(mlb07({ vip, speakerLogs: logs, ...(owner ? { announcer: owner } : {}) }));
     });
   });
 
@@ -107,7 +111,7 @@ describe("metallb layer 2", () => {
       await env.client.exec.run(["sh", "-c", Object.values(env.ips).map((ip) => `ping -c 1 -W 1 ${ip} >/dev/null`).join("; ")], { allowFailure: true, timeoutMs: 20_000 });
       const neigh = await neighbours(env.client.exec);
       await attachJson("client neighbours", neigh);
-      check(mlb03({ neighbours: neigh, nodes: Object.fromEntries(s.cluster.nodes.map((n) => [n, { ip: env.ips[n]!, mac: env.macs[n]! }])), pool: inUse }));
+      await check(mlb03({ neighbours: neigh, nodes: Object.fromEntries(s.cluster.nodes.map((n) => [n, { ip: env.ips[n]!, mac: env.macs[n]! }])), pool: inUse }));
     });
   });
 
@@ -133,7 +137,7 @@ describe("metallb layer 2", () => {
       const captured = await capture.stop();
       await attachText(`${owner} capture (host ${vip})`, captured);
       expect(answers.filter((a) => !a).length, "in-cluster requests to the VIP failed").toBe(0);
-      check(mlb04({ vip, port: 80, sendingNode, announcingNode: owner!, connections, before, after, capture: parseTcpdump(captured) }));
+      await check(mlb04({ vip, port: 80, sendingNode, announcingNode: owner!, connections, before, after, capture: parseTcpdump(captured) }));
     });
   });
 
@@ -163,7 +167,7 @@ describe("metallb layer 2", () => {
         const [pingText, arpText] = splitPingAndCapture(r.stdout);
         await attachText("ping + arp capture", r.stdout);
         const logs = await speakerLogs(s, { sinceMs: since });
-        check(mlb05({ vip, service: serviceRow(await s.kube.core.readNamespacedService({ namespace: ns, name: "gated" })), speakerLogs: logs, arp: parseTcpdump(arpText), ping: parsePing(pingText), neighbours: await neighbours(env.client.exec) }));
+        await check(mlb05({ vip, service: serviceRow(await s.kube.core.readNamespacedService({ namespace: ns, name: "gated" })), speakerLogs: logs, arp: parseTcpdump(arpText), ping: parsePing(pingText), neighbours: await neighbours(env.client.exec) }));
       });
       await withEvidence("MLB-06 ready, then unready again", evidence([ns]), async () => {
         const vip = vipOf(await waitVip(s, ns, "gated"));
@@ -190,7 +194,7 @@ describe("metallb layer 2", () => {
         await sleepUntil(unreadyAtMs + settleMs);
         await probe(4);
         await attachJson("probes", probes.map((p) => ({ at: new Date(p.atMs).toISOString(), ok: p.ok, detail: p.detail })));
-        check(mlb06({ vip, readyAtMs, unreadyAtMs, speakerLogs: await speakerLogs(s, { sinceMs: since }), probes, settleMs }));
+        await check(mlb06({ vip, readyAtMs, unreadyAtMs, speakerLogs: await speakerLogs(s, { sinceMs: since }), probes, settleMs }));
       });
     } finally {
       await deleteNamespace(s.kube, ns);
@@ -215,7 +219,7 @@ describe("metallb layer 2", () => {
         }
         const neigh = await neighbours(env.client.exec);
         await attachJson("client neighbours", neigh);
-        check(mlb08({ vips, nodeZones: env.zones, nodeMacs: env.macs, neighbours: neigh }));
+        await check(mlb08({ vips, nodeZones: env.zones, nodeMacs: env.macs, neighbours: neigh }));
       });
     } finally {
       await deleteNamespace(s.kube, ns);
@@ -232,7 +236,7 @@ describe("metallb layer 2", () => {
       const failed = seq.filter((x) => !x).length;
       expect(failed, `${failed} of 300 requests got no answer`).toBe(0);
       await attachJson("sequence", seq);
-      check(mlb10({ sequence: seq, backends }));
+      await check(mlb10({ sequence: seq, backends }));
     });
   });
 
