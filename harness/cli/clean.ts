@@ -1,9 +1,9 @@
 /**
  * npm run clean -- <run-id>…   remove everything labelled with those run ids (and their kind clusters)
- * npm run clean -- --all       remove every netconform container, network and ledger (not the image
- *                              cache, not the mirror data volumes)
+ * npm run clean -- --all       remove every netconform run's objects and the shared mirror registries
+ *                              (not the image cache, not the mirrors' data volumes, not the "kind" network)
  */
-import { LABEL_RUN, listByLabel } from "../adapters/docker.ts";
+import { LABEL_ROLE, LABEL_RUN, listByLabel, removeContainer } from "../adapters/docker.ts";
 import { deleteCluster } from "../adapters/kind.ts";
 import { sweep } from "../run.ts";
 
@@ -12,6 +12,12 @@ let ids = args.filter((a) => !a.startsWith("--"));
 if (args.includes("--all")) {
   const all = await listByLabel(LABEL_RUN);
   ids = [...new Set([...all.containers, ...all.networks].map((o) => o.labels[LABEL_RUN]!).filter(Boolean))];
+}
+if (args.includes("--all")) {
+  const mirrors = (await listByLabel(LABEL_ROLE, "mirror")).containers;
+  for (const m of mirrors) await removeContainer(m.name);
+  process.stdout.write(`mirrors: removed ${mirrors.map((m) => m.name).join(", ") || "none"}\n`);
+  if (!ids.length) process.exit(0);
 }
 if (!ids.length) {
   process.stderr.write("usage: npm run clean -- <run-id>… | --all\n");

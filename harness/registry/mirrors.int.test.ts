@@ -27,7 +27,7 @@ describe("registry mirrors (real registry containers, real containerd resolver)"
     const dir = mkdtempSync(join(tmpdir(), "nc-probe-"));
     writeFileSync(join(dir, "probe.txt"), `netconform mirror probe ${run.id}\n`);
     await host.run(["sh", "-c", `tar -C ${dir} -c probe.txt | docker import --change 'CMD ["/probe.txt"]' - ${probeTag}`]);
-    mirrors = await ensureMirrors(run, { network: `${run.id}-net`, hosts: ["registry.k8s.io", "docker.io"], prefix: `${run.id}-` });
+    mirrors = await ensureMirrors(run, { network: `${run.id}-net`, hosts: ["registry.k8s.io", "docker.io"], prefix: `${run.id}-`, scope: "run" });
     // the host reaches the mirrors on 127.0.0.1; nodes would use the container names
     hostsDir = writeHostsDir(mkdtempSync(join(tmpdir(), "nc-certs.d-")), mirrors, (m) => `http://${m.fromHost}`);
   });

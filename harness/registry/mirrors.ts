@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LABEL_KEEP, createNetwork, dockerode, inspectContainer, inspectNetwork, removeContainer, removeNetwork, runContainer } from "../adapters/docker.ts";
+import { LABEL_KEEP, LABEL_ROLE, createNetwork, dockerode, inspectContainer, inspectNetwork, removeContainer, removeNetwork, runContainer } from "../adapters/docker.ts";
 import { HostExecutor } from "../exec/host.ts";
 import type { Executor } from "../exec/types.ts";
 import { ensureImage } from "../images/forge-lib.ts";
@@ -11,8 +11,14 @@ import { DEFAULT_UPSTREAMS, mirrorName, renderHostsToml, renderLocalRegistryHost
 /**
  * Mirror registries: one registry container per upstream host on the cluster's docker network,
  * reachable from the nodes by container name and from this machine on 127.0.0.1:<port> only.
- * Images are kept in a named volume per mirror (a cache that outlives runs, like the forge images);
- * the containers themselves belong to the run that started them.
+ *
+ * Scope "shared" (what suites use): the mirrors, their data volumes and the network are machine
+ * infrastructure kept on purpose, like kind's own "kind" network and the forge's image cache. Two
+ * runs on one machine use the same mirrors, so no run's teardown may remove them (measured: a run
+ * that did broke the pushes of another running at the same time). They carry
+ * io.netconform.keep=true and io.netconform.role=mirror, not a run label; `npm run clean -- --all`
+ * removes them. Scope "run" (the harness's own tests): labelled with the run and removed by its
+ * teardown.
  */
 export interface Mirror {
   host: string;
@@ -32,14 +38,17 @@ export const LOCAL_REGISTRY = "local";
 
 export async function ensureMirrors(
   run: Run,
-  o: { network: string; hosts?: string[]; prefix?: string; createNetwork?: boolean } = { network: "kind" },
+  o: { network: string; hosts?: string[]; prefix?: string; createNetwork?: boolean; scope?: "shared" | "run" } = { network: "kind" },
 ): Promise<Mirrors> {
+  const shared = (o.scope ?? "shared") === "shared";
+  const labels = (role: string, extra: Record<string, string> = {}) =>
+    shared ? { [LABEL_ROLE]: role, [LABEL_KEEP]: "true", "io.netconform.created-by": run.id, ...extra } : run.labels(role, extra);
   const hosts = o.hosts ?? [...DEFAULT_UPSTREAMS, LOCAL_REGISTRY];
   const image = await ensureImage("registry");
   if (!(await inspectNetwork(o.network))) {
     if (o.createNetwork === false) throw new Error(`mirrors: docker network "${o.network}" does not exist`);
-    await createNetwork({ name: o.network, labels: run.labels("network") });
-    run.defer(`network ${o.network}`, () => removeNetwork(o.network));
+    await createNetwork({ name: o.network, labels: labels("network") });
+    if (!shared) run.defer(`network ${o.network}`, () => removeNetwork(o.network));
   }
   const byHost = new Map<string, Mirror>();
   for (const host of hosts) {
@@ -55,12 +64,12 @@ export async function ensureMirrors(
       info = await runContainer({
         name: container,
         image,
-        labels: run.labels("mirror", { "io.netconform.mirror-of": host }),
+        labels: labels("mirror", { "io.netconform.mirror-of": host }),
         network: { name: o.network },
         publishLoopback: { 5000: 0 },
         volumes: [{ name: `${container}-data`, target: "/var/lib/registry" }],
       });
-      run.defer(`mirror ${container}`, () => removeContainer(container));
+      if (!shared) run.defer(`mirror ${container}`, () => removeContainer(container));
     } else if (!info.ips[o.network]) {
       throw new Error(`mirror ${container} is running but not on network ${o.network}; remove it (docker rm -f ${container}) or use that network`);
     }
