@@ -1,7 +1,8 @@
 /**
  * npm run forge [-- name …]: build every catalogue image missing on this machine (or the named ones)
  * from Debian packages and pinned Go modules, then print what was built and what was cached.
- * With --push, also start the mirrors and push every image that has an upstream name into them.
+ * A full forge (no names) also starts the mirrors and pushes every image that has an upstream name
+ * into them (--no-push skips that; --push forces it when names are given).
  * With --mirrors-only, build nothing: start the mirrors and print where to push (skopeo, docker push).
  */
 import { loadCatalogue } from "../images/catalogue.ts";
@@ -10,7 +11,9 @@ import { ensureHostTools } from "../images/node-forge.ts";
 import "../images/steps.ts";
 
 const args = process.argv.slice(2);
-const push = args.includes("--push");
+// a full forge fills the mirrors too (every image under its upstream name); naming images, or
+// --no-push, only builds
+const push = args.includes("--push") || (!args.includes("--no-push") && args.filter((a) => !a.startsWith("--")).length === 0);
 if (args.includes("--mirrors-only")) {
   const { startMirrors } = await import("../images/push.ts");
   await startMirrors();

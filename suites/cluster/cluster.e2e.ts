@@ -1,9 +1,10 @@
 import { describe, expect, inject, it } from "vitest";
 import { ContainerExecutor } from "../../harness/exec/host.ts";
-import { PodExecutor, apply, waitForDaemonSetReady, waitForDeploymentReady, waitForEndpoints, waitForPodsReady } from "../../harness/kube/index.ts";
+import { PodExecutor, apply, waitForDaemonSetReady, waitForDeploymentReady, waitForEndpoints, waitForNodeCondition, waitForNodesReady, waitForPodsReady } from "../../harness/kube/index.ts";
+import { injectFault } from "../../harness/network/world.ts";
 import { renderManifest } from "../../harness/kube/manifests.ts";
 import { gateSuite } from "../../harness/preflight/gate.ts";
-import { behaviour } from "../../harness/report/allure.ts";
+import { attachText, behaviour } from "../../harness/report/allure.ts";
 import { clusterSession } from "../../harness/session.ts";
 
 /**
@@ -33,6 +34,8 @@ describe("cluster", () => {
     const cm = await s.kube.core.readNamespacedConfigMap({ namespace: "kube-system", name: "kube-proxy" });
     expect(cm.data?.["config.conf"]).toMatch(/mode: iptables/);
     await waitForDeploymentReady(s.kube, "kube-system", "coredns", { config: s.run.config });
+    // the node image's CNI (nodenet, see harness/images/NODE.md) runs on every node
+    await waitForDaemonSetReady(s.kube, "kube-system", "nodenet", { config: s.run.config });
   });
 
   it("HARN-02 containerd in every node reads hosts.toml whose server is the mirror (strict, no upstream)", async () => {
@@ -79,5 +82,20 @@ describe("cluster", () => {
     }
     expect(seen.size, `ClusterIP answers from both backends (failures: ${failures.slice(-3).join("; ")})`).toBe(2);
     expect([...seen].every((h) => pods.some((p) => p.metadata?.name === h))).toBe(true);
+  });
+
+  it("HARN-04 stopping a worker's node container turns it NotReady, observed through the API; started again it is Ready", async () => {
+    await behaviour("HARN-04", "L");
+    const worker = `${s.cluster.name}-worker2`;
+    const t0 = Date.now();
+    const restart = await injectFault(worker, "stop");
+    try {
+      // the node lifecycle controller marks a silent node Unknown after its grace period (40 s by default)
+      await waitForNodeCondition(s.kube, worker, "Ready", ["False", "Unknown"], { config: s.run.config, timeoutName: "nodeNotReady" });
+      await attachText("node NotReady detected after (ms)", String(Date.now() - t0));
+    } finally {
+      await restart();
+    }
+    await waitForNodesReady(s.kube, { config: s.run.config, count: s.cluster.nodes.length });
   });
 });
