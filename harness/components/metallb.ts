@@ -83,40 +83,6 @@ export async function metallbPresent(kube: KubeClient): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // speaker logs
 
-/**
- * The speaker's own (go-kit) log lines, in the shape parseSpeakerLog takes. A real v0.15.2 speaker
- * log also carries controller-runtime's zap lines ("Starting EventSource", the "events" logger),
- * which have no `caller`, and its serviceWithdrawn line has `"ip": [..]` as an array; the parser
- * (../evidence/parsers/metallb-speaker.ts) refuses both. Until it reads them, the zap lines are
- * dropped here (they say nothing about announcements) and an array `ip` becomes `ips`. Pure.
- */
-export function speakerLines(text: string): { text: string; dropped: number; normalised: number } {
-  let dropped = 0, normalised = 0;
-  const kept: string[] = [];
-  for (const l of text.split("\n")) {
-    const t = l.trim();
-    if (!t) continue;
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(t) as Record<string, unknown>;
-    } catch {
-      kept.push(t); // not JSON: let the parser name the line
-      continue;
-    }
-    if (typeof o.caller !== "string" && typeof o.level === "string" && typeof o.ts === "string") {
-      dropped++;
-      continue;
-    }
-    if (Array.isArray(o.ip)) {
-      const ips = o.ip as unknown[];
-      delete o.ip;
-      o.ips ??= ips;
-      normalised++;
-      kept.push(JSON.stringify(o));
-    } else kept.push(t);
-  }
-  return { text: kept.join("\n"), dropped, normalised };
-}
 
 // ---------------------------------------------------------------------------------------------
 // pool safety

@@ -8,7 +8,7 @@ import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import { ContainerExecutor, HostExecutor } from "../../harness/exec/host.ts";
 import { ensureImage } from "../../harness/images/forge-lib.ts";
 import type { Executor } from "../../harness/exec/types.ts";
-import { METALLB_NS, installMetalLB, l2PoolYaml, metallbPresent, safePools, speakerLines, type MetallbInstall } from "../../harness/components/metallb.ts";
+import { METALLB_NS, installMetalLB, l2PoolYaml, metallbPresent, safePools, type MetallbInstall } from "../../harness/components/metallb.ts";
 import { type Bundle, collectEvidence, type EvidenceTarget } from "../../harness/evidence/collector.ts";
 import { parseIpNeigh } from "../../harness/evidence/parsers/ip-json.ts";
 import type { ServiceRow } from "../../harness/evidence/parsers/kubectl-svc.ts";
@@ -182,7 +182,7 @@ export async function speakerLogs(s: Session, o: { sinceMs?: number } = {}): Pro
   const from = o.sinceMs === undefined ? -Infinity : Math.floor(o.sinceMs / 1000) * 1000;
   for (const p of (await s.kube.core.listNamespacedPod({ namespace: METALLB_NS, labelSelector: "component=speaker" })).items) {
     const text = await podLogs(s.kube, METALLB_NS, p.metadata!.name!, "speaker");
-    out[p.spec!.nodeName!] = parseSpeakerLog(speakerLines(text).text).filter((e) => e.atMs >= from);
+    out[p.spec!.nodeName!] = parseSpeakerLog(text).filter((e) => e.atMs >= from);
   }
   return out;
 }

@@ -6,7 +6,11 @@
  *   {"caller":"layer2_controller.go:87","event":"shouldannounce","ips":["10.123.123.99"],"level":"debug","message":"failed no active endpoints",…}
  *   {"caller":"arp.go:110","interface":"ens3","ip":"10.123.123.100","level":"debug","msg":"got ARP request for service IP, sending response","responseMAC":…}
  *
- * `caller`, `level` and `ts` are required on every line; every other key is optional and kept.
+ * A v0.15.2 speaker also writes controller-runtime (zap) lines, which have no `caller`
+ * (`{"level":"info","ts":…,"msg":"Starting EventSource","controller":"bgppeer",…}`), and its
+ * serviceWithdrawn event carries `"ip"` as an array (both measured on the live cluster, 2026-11-23).
+ * `level` and `ts` are required on every line; `caller` when present is file.go:line; every other
+ * key is optional and kept.
  * A line that is not a complete JSON object with those keys is a ParseError (a log cut mid-line
  * never passes as a shorter log). Blank lines are skipped.
  */
@@ -20,7 +24,7 @@ const P = "metallb-speaker";
 const ip = z.string().refine(isIpAddress, "not an IP address");
 
 export const speakerLineSchema = z.looseObject({
-  caller: z.string().regex(/^[\w./-]+:\d+$/, "not file.go:line"),
+  caller: z.string().regex(/^[\w./-]+:\d+$/, "not file.go:line").optional(),
   level: z.enum(["debug", "info", "warn", "error"]),
   ts: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/, "not an RFC 3339 time"),
   msg: z.string().optional(),
@@ -28,7 +32,7 @@ export const speakerLineSchema = z.looseObject({
   message: z.string().optional(),
   event: z.string().optional(),
   ips: z.array(ip).optional(),
-  ip: ip.optional(),
+  ip: z.union([ip, z.array(ip)]).optional(),
   pool: z.string().optional(),
   protocol: z.string().optional(),
   service: z.string().optional(),
@@ -49,6 +53,7 @@ export interface SpeakerEntry {
   /** epoch milliseconds of ts */
   atMs: number;
   level: SpeakerLine["level"];
+  /** file.go:line; "" on controller-runtime lines, which name no caller */
   caller: string;
   /** msg, or message when only that is present; "" when neither */
   text: string;
@@ -76,7 +81,7 @@ export function parseSpeakerLog(text: string): SpeakerEntry[] {
     const r = check(P, speakerLineSchema, v, line.no, line.text);
     const atMs = Date.parse(r.ts);
     if (Number.isNaN(atMs)) throw new ParseError(P, line.no, line.text, `bad ts ${r.ts}`);
-    const e: SpeakerEntry = { line: line.no, ts: r.ts, atMs, level: r.level, caller: r.caller, text: r.msg ?? r.message ?? "", ips: r.ips ?? (r.ip ? [r.ip] : []), raw: r };
+    const e: SpeakerEntry = { line: line.no, ts: r.ts, atMs, level: r.level, caller: r.caller ?? "", text: r.msg ?? r.message ?? "", ips: r.ips ?? (Array.isArray(r.ip) ? r.ip : r.ip ? [r.ip] : []), raw: r };
     if (r.event !== undefined) e.event = r.event;
     if (r.service !== undefined) e.service = r.service;
     if (r.pool !== undefined) e.pool = r.pool;
