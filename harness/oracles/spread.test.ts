@@ -1,19 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { prng } from "../evidence/parsers/fuzz-util.ts";
 import { attachJson, behaviour } from "../report/allure.ts";
 import { binomialInterval, binomialPmf, logGamma, spread } from "./spread.ts";
 import { formatVerdict } from "./verdict.ts";
 
-/** a small seeded PRNG (mulberry32), so the statistical tests are reproducible */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** the fuzz tests' seeded PRNG (mulberry32), so the statistical tests are reproducible */
+const rng = prng;
 
 /** kube-proxy's chain: 1/3, then 1/2 of the rest, then the last one unconditionally */
 function kubeProxyPick(r: () => number, probs: number[], backends: string[]): string {
