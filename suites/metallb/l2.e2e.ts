@@ -11,7 +11,7 @@ import { requireFeatures } from "../../harness/preflight/kernel.ts";
 import { attachJson, attachText, behaviour } from "../../harness/report/allure.ts";
 import { clusterSession } from "../../harness/session.ts";
 import {
-  type Env, backendsYaml, collector, deleteNamespace, forgetNeighbour, getMany, neighbours, node, pods, pools, prepare, serviceRow, serviceYaml,
+  type Env, backendsYaml, collector, deleteNamespace, forgetNeighbour, getMany, getManyDetailed, neighbours, node, pods, pools, prepare, serviceRow, serviceYaml,
   speakerLogs, startCapture, vipOf, vipOwner, waitReachable, waitVip,
 } from "./lib.ts";
 
@@ -232,10 +232,10 @@ describe("metallb layer 2", () => {
       const vip = vipOf(await waitVip(s, NS, "web"));
       await waitReachable(s, env.client, vip);
       const backends = (await pods(s, NS, "web")).map((p) => p.metadata!.name!);
-      const seq = await getMany(env.client.exec, `http://${vip}/hostname`, 300);
-      const failed = seq.filter((x) => !x).length;
-      expect(failed, `${failed} of 300 requests got no answer`).toBe(0);
+      const { bodies: seq, failures } = await getManyDetailed(env.client.exec, `http://${vip}/hostname`, 300);
       await attachJson("sequence", seq);
+      if (failures.length > 0) await attachJson("failed requests (index, curl exit, message)", failures);
+      expect(failures.length, `${failures.length} of 300 requests got no answer: ${JSON.stringify(failures.slice(0, 5))}`).toBe(0);
       await check(mlb10({ sequence: seq, backends }));
     });
   });

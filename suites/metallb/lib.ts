@@ -139,18 +139,45 @@ export async function pods(s: Session, ns: string, app: string): Promise<V1Pod[]
   return (await s.kube.core.listNamespacedPod({ namespace: ns, labelSelector: `app=${app}` })).items;
 }
 
+/** One failed request of a getMany loop: its index, curl's exit code and its message. */
+export interface FailedRequest {
+  index: number;
+  exit: number;
+  message: string;
+}
+
 /**
- * `count` HTTP GETs of `url` from an executor, one new connection each, `--max-time` 2 s each and
- * the whole loop bounded by the exec timeout: the body per request, "" for a failed one.
+ * `count` HTTP GETs of `url` from an executor, one new connection each, and the whole loop bounded
+ * by the exec timeout. Each request may take 6 s (connect 4 s): a dropped SYN is retransmitted
+ * after 1 s and 3 s, so one lost packet is a slow answer, not a failure. The body per request,
+ * "" for a failed one, and for each failure curl's exit code and message.
  */
-export async function getMany(ex: Executor, url: string, count: number): Promise<string[]> {
+export async function getManyDetailed(ex: Executor, url: string, count: number): Promise<{ bodies: string[]; failures: FailedRequest[] }> {
   if (!(count > 0 && count <= 2000)) throw new Error(`getMany: ${count} requests is outside 1..2000`);
-  const script = `for i in $(seq ${count}); do r=$(curl -sS --max-time 2 "$1" 2>/dev/null) || r=; printf '%s\\n' "$r"; done`;
-  const r = await ex.run(["sh", "-c", script, "get", url], { timeoutMs: count * 2_500 + 10_000 });
+  const script =
+    `for i in $(seq ${count}); do ` +
+    `if r=$(curl -sS --connect-timeout 4 --max-time 6 "$1" 2>&1); then printf 'ok %s\n' "$r"; ` +
+    `else e=$?; printf 'fail %s %s\n' "$e" "$(printf '%s' "$r" | tr '\n' ' ')"; fi; done`;
+  const r = await ex.run(["sh", "-c", script, "get", url], { timeoutMs: count * 6_500 + 10_000 });
   const lines = r.stdout.split("\n");
   lines.pop(); // the last newline
   if (lines.length !== count) throw new Error(`${ex.where}: ${count} requests to ${url} gave ${lines.length} lines`);
-  return lines.map((l) => l.trim());
+  const bodies: string[] = [];
+  const failures: FailedRequest[] = [];
+  lines.forEach((l, index) => {
+    const m = /^(ok|fail) ?(.*)$/.exec(l);
+    if (!m) throw new Error(`${ex.where}: request ${index} to ${url}: unexpected line ${JSON.stringify(l.slice(0, 120))}`);
+    if (m[1] === "ok") return void bodies.push(m[2]!.trim());
+    bodies.push("");
+    const f = /^(\d+) ?(.*)$/.exec(m[2]!);
+    failures.push({ index, exit: f ? Number(f[1]) : -1, message: (f ? f[2]! : m[2]!).trim() });
+  });
+  return { bodies, failures };
+}
+
+/** getManyDetailed's bodies only: "" for a failed request. */
+export async function getMany(ex: Executor, url: string, count: number): Promise<string[]> {
+  return (await getManyDetailed(ex, url, count)).bodies;
 }
 
 /** Wait until the client gets an HTTP answer from the VIP (timeouts.vipAnnounced). */
