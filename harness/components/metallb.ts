@@ -1,5 +1,6 @@
 /**
- * MetalLB (native mode, layer 2) on a cluster: the pinned upstream manifest from the catalogue
+ * MetalLB on a cluster, in native mode (layer 2; the L2 and ETP suites) or FRR mode (BGP + BFD
+ * through an FRR container in every speaker pod; the BGP suite): the pinned upstream manifest from the catalogue
  * (harness/images/manifests.ts, sha256-verified), applied server-side, then waited for until truly
  * ready — controller Deployment and speaker DaemonSet Ready, and the validating webhook answering
  * (a probe IPAddressPool applied with retries under timeouts.webhookReady, as MetalLB's own e2e
@@ -10,11 +11,15 @@ import { inspectNetwork } from "../adapters/docker.ts";
 import type { RunConfig } from "../config.ts";
 import { formatIp, ipValue, parseCidr } from "../evidence/parsers/common.ts";
 import { loadManifest } from "../images/manifests.ts";
-import { type KubeClient, apply, deleteObjects, parseDocuments, waitForDaemonSetReady, waitForDeploymentReady } from "../kube/index.ts";
+import { type KubeClient, apply, deleteObjects, parseDocuments, waitFor, waitForDaemonSetReady, waitForDeploymentReady } from "../kube/index.ts";
 import { refuseOverlappingPool } from "../oracles/mlb.ts";
 
 export const METALLB_NS = "metallb-system";
-export const METALLB_MANIFEST = "metallb-native";
+export type MetallbMode = "native" | "frr";
+/** the catalogue manifest of each mode */
+export const METALLB_MANIFESTS: Record<MetallbMode, string> = { native: "metallb-native", frr: "metallb-frr" };
+/** the catalogue images pods of each mode pull */
+export const METALLB_IMAGES: Record<MetallbMode, string[]> = { native: ["metallb-controller", "metallb-speaker"], frr: ["metallb-controller", "metallb-speaker", "frr"] };
 
 /**
  * The upstream manifest with the one change the suites need: the speaker at --log-level=debug
@@ -37,6 +42,9 @@ export function withSpeakerLogLevel(manifest: string, level: "debug" | "info"): 
 }
 
 export interface MetallbInstall {
+  mode: MetallbMode;
+  /** the mode found on a reused cluster, removed first (its speaker DaemonSet deleted) */
+  replaced?: MetallbMode;
   /** seconds: apply, rollout, webhook answering */
   applySeconds: number;
   rolloutSeconds: number;
@@ -52,10 +60,11 @@ spec:
   autoAssign: false
 `;
 
-/** Apply the pinned MetalLB manifest and wait until it really serves (see the file comment). */
-export async function installMetalLB(kube: KubeClient, config: Pick<RunConfig, "timeouts">, opts: { speakerLogLevel?: "debug" | "info" } = {}): Promise<MetallbInstall> {
+/** Apply the pinned MetalLB manifest of a mode and wait until it really serves (see the file comment). */
+export async function installMetalLB(kube: KubeClient, config: Pick<RunConfig, "timeouts">, opts: { mode?: MetallbMode; speakerLogLevel?: "debug" | "info" } = {}): Promise<MetallbInstall> {
+  const mode = opts.mode ?? "native";
   const t0 = Date.now();
-  const text = withSpeakerLogLevel(await loadManifest(METALLB_MANIFEST), opts.speakerLogLevel ?? "debug");
+  const text = withSpeakerLogLevel(await loadManifest(METALLB_MANIFESTS[mode]), opts.speakerLogLevel ?? "debug");
   const applied = await apply(kube, text);
   const t1 = Date.now();
   await waitForDeploymentReady(kube, METALLB_NS, "controller", { config });
@@ -67,17 +76,46 @@ export async function installMetalLB(kube: KubeClient, config: Pick<RunConfig, "
   await apply(kube, probe, { webhookRetry: { timeoutName: "webhookReady", config } });
   await deleteObjects(kube, probe);
   const t3 = Date.now();
-  return { applySeconds: (t1 - t0) / 1000, rolloutSeconds: (t2 - t1) / 1000, webhookSeconds: (t3 - t2) / 1000, objects: applied.length };
+  return { mode, applySeconds: (t1 - t0) / 1000, rolloutSeconds: (t2 - t1) / 1000, webhookSeconds: (t3 - t2) / 1000, objects: applied.length };
 }
 
-/** Is MetalLB already installed and serving (a reused cluster)? */
-export async function metallbPresent(kube: KubeClient): Promise<boolean> {
+/** The mode of the MetalLB on the cluster (its speaker pods carry an frr container in FRR mode), or undefined. */
+export async function metallbMode(kube: KubeClient): Promise<MetallbMode | undefined> {
   try {
-    await kube.apps.readNamespacedDaemonSet({ namespace: METALLB_NS, name: "speaker" });
-    return true;
+    const ds = await kube.apps.readNamespacedDaemonSet({ namespace: METALLB_NS, name: "speaker" });
+    return ds.spec?.template.spec?.containers.some((c) => c.name === "frr") ? "frr" : "native";
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Is MetalLB already installed (a reused cluster)? */
+export async function metallbPresent(kube: KubeClient): Promise<boolean> {
+  return (await metallbMode(kube)) !== undefined;
+}
+
+/**
+ * MetalLB in `mode`: nothing to do when a reused cluster has it already; when it runs the other
+ * mode, its speaker DaemonSet is deleted (and its pods waited out) and the pinned manifest of
+ * `mode` applied over the rest. Returns the install's timings, or undefined when it was there.
+ */
+export async function ensureMetalLB(kube: KubeClient, config: Pick<RunConfig, "timeouts">, mode: MetallbMode): Promise<MetallbInstall | undefined> {
+  const found = await metallbMode(kube);
+  if (found === mode) return undefined;
+  if (found) {
+    await kube.apps.deleteNamespacedDaemonSet({ namespace: METALLB_NS, name: "speaker", propagationPolicy: "Foreground" });
+    await waitFor(`the ${found}-mode speaker pods to go`, async () => {
+      const n = (await kube.core.listNamespacedPod({ namespace: METALLB_NS, labelSelector: "component=speaker" })).items.length;
+      let ds = true;
+      try {
+        await kube.apps.readNamespacedDaemonSet({ namespace: METALLB_NS, name: "speaker" });
+      } catch {
+        ds = false;
+      }
+      return { done: n === 0 && !ds, detail: `${n} speaker pods, DaemonSet ${ds ? "still there" : "gone"}` };
+    }, { timeoutMs: 120_000, timeoutLabel: "speaker removal, 120 s" });
+  }
+  return { ...(await installMetalLB(kube, config, { mode })), ...(found ? { replaced: found } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,5 +191,51 @@ export function l2PoolYaml(o: { name: string; addresses: string[]; nodeSelector?
   ];
   const text = docs.map((d) => JSON.stringify(d)).join("\n---\n");
   parseDocuments(text); // fail here, not at apply, on a malformed object
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// BGP mode objects (seed 002: addresspool-bgp.yaml, bgp.yaml, bfdprofile.yaml)
+
+export interface BgpObjects {
+  pool: string;
+  addresses: string[];
+  myAsn: number;
+  peers: Array<{ name: string; address: string; asn: number; ebgpMultiHop?: boolean }>;
+  bfd?: { name: string; receiveIntervalMs: number; transmitIntervalMs: number; detectMultiplier: number };
+  /** the speakers that peer: nodes matching all of these (e.g. control-plane DoesNotExist) */
+  nodeSelector?: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: "In" | "NotIn" | "Exists" | "DoesNotExist"; values?: string[] }> };
+}
+
+/** IPAddressPool + BGPAdvertisement + BFDProfile + one BGPPeer per peer, as YAML (JSON documents). */
+export function bgpYaml(o: BgpObjects): string {
+  const meta = (name: string) => ({ name, namespace: METALLB_NS });
+  const docs: object[] = [
+    { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: meta(o.pool), spec: { addresses: o.addresses, autoAssign: false } },
+    { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: meta(o.pool), spec: { ipAddressPools: [o.pool] } },
+  ];
+  if (o.bfd)
+    docs.push({
+      apiVersion: "metallb.io/v1beta1",
+      kind: "BFDProfile",
+      metadata: meta(o.bfd.name),
+      spec: { receiveInterval: o.bfd.receiveIntervalMs, transmitInterval: o.bfd.transmitIntervalMs, detectMultiplier: o.bfd.detectMultiplier },
+    });
+  for (const p of o.peers)
+    docs.push({
+      apiVersion: "metallb.io/v1beta2",
+      kind: "BGPPeer",
+      metadata: meta(p.name),
+      spec: {
+        myASN: o.myAsn,
+        peerASN: p.asn,
+        peerAddress: p.address,
+        ...(p.ebgpMultiHop ? { ebgpMultiHop: true } : {}),
+        ...(o.bfd ? { bfdProfile: o.bfd.name } : {}),
+        ...(o.nodeSelector ? { nodeSelectors: [o.nodeSelector] } : {}),
+      },
+    });
+  const text = docs.map((d) => JSON.stringify(d)).join("\n---\n");
+  parseDocuments(text);
   return text;
 }

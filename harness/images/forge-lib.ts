@@ -24,8 +24,10 @@ export function forgeCacheDir(): string {
 
 /** Steps for `build.kind: custom` entries, registered by the modules that implement them. */
 export type CustomStep = (ctx: { entry: ImageEntry; tag: string; hash: string; baseTag?: string; exec: Executor; log: (m: string) => void }) => Promise<void>;
-const customSteps = new Map<string, { inputs: () => string; build: CustomStep }>();
-export function registerCustomStep(step: string, inputs: () => string, build: CustomStep): void {
+/** What a custom step's output depends on, for one catalogue entry (hashed into the entry's tag). */
+export type StepInputs = (entry: ImageEntry) => string;
+const customSteps = new Map<string, { inputs: StepInputs; build: CustomStep }>();
+export function registerCustomStep(step: string, inputs: StepInputs, build: CustomStep): void {
   customSteps.set(step, { inputs, build });
 }
 
@@ -54,7 +56,7 @@ export function inputHash(name: string, cat: Catalogue = loadCatalogue()): strin
     const s = customSteps.get(b.step);
     // an unregistered step would hash differently from the forge's: never guess a tag
     if (!s) throw new Error(`forge: no step "${b.step}" is registered for image ${name}; import harness/images/steps.ts first`);
-    h.update(s.inputs());
+    h.update(s.inputs(e));
   }
   return h.digest("hex").slice(0, 16);
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { HostExecutor } from "../exec/host.ts";
 import type { Executor } from "../exec/types.ts";
-import { CATALOGUE_DIR, type Catalogue, imageEntry, loadCatalogue } from "./catalogue.ts";
+import { CATALOGUE_DIR, type Catalogue, type ImageEntry, imageEntry, loadCatalogue } from "./catalogue.ts";
 import { ensureImage, FORGE_LABEL, type ForgeRecord, forgeCacheDir, hashFiles, localTag, registerCustomStep } from "./forge-lib.ts";
 
 /**
@@ -37,9 +37,28 @@ function goVersion(): string {
   return goVersionCache;
 }
 
-/** Everything a forge binary depends on: the pinned modules, our Go sources, the build script, the toolchain. */
-export function goInputs(): string {
-  return `${hashFiles(GO_DIR)} ${goVersion()}`;
+/**
+ * go/build.sh's target → module directory table (`[target]="dir package ldflags"`), read from the
+ * script itself so the two cannot disagree.
+ */
+let targetDirs: Map<string, string> | undefined;
+export function binaryModuleDir(target: string): string {
+  targetDirs ??= new Map([...readFileSync(join(GO_DIR, "build.sh"), "utf8").matchAll(/^\s*\[([\w.-]+)\]="(\S+) /gm)].map((m) => [m[1]!, m[2]!]));
+  const d = targetDirs.get(target);
+  if (!d) throw new Error(`forge: go/build.sh has no target "${target}" (known: ${[...targetDirs.keys()].join(", ")})`);
+  return d;
+}
+
+/**
+ * What a set of forge binaries depends on: the pinned module directories they are built from
+ * (go.mod, go.sum, our own sources there), the build script and the Go toolchain. Per module
+ * directory, so a change to one module rebuilds only the binaries and images made from it.
+ */
+export function goInputs(binaries: string[]): string {
+  const dirs = [...new Set(binaries.map(binaryModuleDir))].sort();
+  const h = createHash("sha256").update(readFileSync(join(GO_DIR, "build.sh"))).update(goVersion());
+  for (const d of dirs) h.update(`${d}\0${hashFiles(join(GO_DIR, d))}\0`);
+  return h.digest("hex");
 }
 
 /** This module writes the component Dockerfiles and runs the preload, so its text is an input of every step. */
@@ -59,13 +78,13 @@ export async function ensureHostTools(opts: { exec?: Executor; log?: (m: string)
 export async function ensureBinaries(names: string[], exec: Executor, log: (m: string) => void): Promise<string> {
   const dir = forgeBinDir();
   mkdirSync(dir, { recursive: true });
-  const want = goInputs();
-  const stale = names.filter((n) => !existsSync(join(dir, n)) || !existsSync(join(dir, `.${n}.inputs`)) || readFileSync(join(dir, `.${n}.inputs`), "utf8") !== want);
+  const want = (n: string) => goInputs([n]);
+  const stale = names.filter((n) => !existsSync(join(dir, n)) || !existsSync(join(dir, `.${n}.inputs`)) || readFileSync(join(dir, `.${n}.inputs`), "utf8") !== want(n));
   if (stale.length) {
     log(`building binaries: ${stale.join(" ")}`);
     const r = await exec.run([join(GO_DIR, "build.sh"), ...stale], { timeoutMs: 3_600_000 });
     for (const line of r.stderr.split("\n")) if (line.startsWith("BUILT ")) log(line);
-    for (const n of stale) writeFileSync(join(dir, `.${n}.inputs`), want);
+    for (const n of stale) writeFileSync(join(dir, `.${n}.inputs`), want(n));
   }
   return dir;
 }
@@ -80,7 +99,43 @@ const GoBinaryInputs = z.object({
   links: z.record(z.string(), z.string()).default({}),
   /** install node/iptables-wrapper as iptables* in /usr/local/sbin (images that program the node's netfilter) */
   iptablesWrapper: z.boolean().default(false),
+  /**
+   * files of a pinned module copied into the image (path in the image → "<go dir>:<module path>/<file>"),
+   * e.g. MetalLB's frr-reloader.sh: the module version is the one go/<go dir>/go.mod requires
+   */
+  moduleFiles: z.record(z.string().startsWith("/"), z.string().regex(/^[\w.-]+:[\w.-]+(\/[\w.-]+)+$/)).default({}),
 });
+
+/** The version go/<dir>/go.mod requires of `module`. */
+function requiredVersion(dir: string, module: string): string {
+  const gomod = readFileSync(join(GO_DIR, dir, "go.mod"), "utf8");
+  const m = new RegExp(`^\\s*(?:require\\s+)?${module.replace(/\./g, "\\.")}\\s+(v\\S+)`, "m").exec(gomod);
+  if (!m) throw new Error(`forge: go/${dir}/go.mod does not require ${module}`);
+  return m[1]!;
+}
+
+/** Resolve a moduleFiles source "<go dir>:<module path>/<file>" to the file in the module cache. */
+async function moduleFile(spec: string): Promise<string> {
+  const [dir, rest] = spec.split(":") as [string, string];
+  const gomod = readFileSync(join(GO_DIR, dir, "go.mod"), "utf8");
+  const module = [...gomod.matchAll(/^\s*(?:require\s+)?([\w.-]+(?:\/[\w.-]+)*)\s+v\S+/gm)].map((m) => m[1]!).filter((m) => rest.startsWith(`${m}/`)).sort((a, b) => b.length - a.length)[0];
+  if (!module) throw new Error(`forge: ${spec}: go/${dir}/go.mod requires no module that holds ${rest}`);
+  const { moduleDir } = await import("./manifests.ts");
+  const path = join(await moduleDir(module, requiredVersion(dir, module)), rest.slice(module.length + 1));
+  if (!existsSync(path)) throw new Error(`forge: ${spec}: ${path} does not exist`);
+  return path;
+}
+
+function goBinaryInputs(entry: ImageEntry): string {
+  const inp = GoBinaryInputs.parse(entry.build.kind === "custom" ? entry.build.inputs : {});
+  const extraDirs = [...new Set(Object.values(inp.moduleFiles).map((f) => f.split(":")[0]!))].sort();
+  return [
+    goInputs(inp.binaries),
+    ...extraDirs.map((d) => `${d}=${hashFiles(join(GO_DIR, d))}`),
+    forgeCodeInputs(),
+    inp.iptablesWrapper ? createHash("sha256").update(readFileSync(join(NODE_DIR, "iptables-wrapper"))).digest("hex") : "",
+  ].join(" ");
+}
 const IPTABLES_NAMES = ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"];
 
 /** /etc files a FROM-scratch image needs: users, name service, CA bundle. */
@@ -98,19 +153,26 @@ function labelArgs(name: string, hash: string): string[] {
   return ["--label", `${FORGE_LABEL}=1`, "--label", `${FORGE_LABEL}.name=${name}`, "--label", `${FORGE_LABEL}.inputs=${hash}`];
 }
 
-registerCustomStep("go-binary", () => `${goInputs()} ${forgeCodeInputs()} ${hashFiles(NODE_DIR)}`, async ({ entry, tag, hash, baseTag, exec, log }) => {
+registerCustomStep("go-binary", goBinaryInputs, async ({ entry, tag, hash, baseTag, exec, log }) => {
   const inp = GoBinaryInputs.parse(entry.build.kind === "custom" ? entry.build.inputs : {});
   const bin = await ensureBinaries(inp.binaries, exec, log);
   const ctx = mkdtempSync(join(forgeCacheDir(), `ctx-${entry.name}-`));
   try {
     mkdirSync(join(ctx, "bin"));
     for (const b of inp.binaries) copyFileSync(join(bin, b), join(ctx, "bin", b));
+    const files = Object.entries(inp.moduleFiles);
+    if (files.length) mkdirSync(join(ctx, "files"));
+    for (const [i, [to, spec]] of files.entries()) {
+      copyFileSync(await moduleFile(spec), join(ctx, "files", String(i)));
+      chmodSync(join(ctx, "files", String(i)), 0o755);
+    }
     const lines = [`FROM ${baseTag ?? "scratch"}`];
     if (!baseTag) {
       writeScratchEtc(ctx);
       lines.push("COPY etc/ /etc/", "COPY tmp/ /tmp/");
     }
     lines.push(`COPY bin/ ${inp.dir}/`, "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for (const [i, [to]] of files.entries()) lines.push(`COPY files/${i} ${to}`);
     const links = Object.entries(inp.links);
     if (inp.iptablesWrapper) {
       if (!baseTag) throw new Error(`${entry.name}: the iptables wrapper needs a base image with iptables`);
@@ -175,7 +237,7 @@ function preloadInputs(): string {
   return names.map((n) => `${nodeImageRef(n, cat)}=${localTag(n, cat)}`).join(" ");
 }
 
-registerCustomStep("kind-node", () => `${hashFiles(NODE_DIR)} ${goInputs()} ${preloadInputs()} ${forgeCodeInputs()}`, async ({ entry, tag, hash, baseTag, exec, log }) => {
+registerCustomStep("kind-node", (entry) => `${hashFiles(NODE_DIR)} ${goInputs(KindNodeInputs.parse(entry.build.kind === "custom" ? entry.build.inputs : {}).binaries)} ${preloadInputs()} ${forgeCodeInputs()}`, async ({ entry, tag, hash, baseTag, exec, log }) => {
   if (!baseTag) throw new Error("kind-node needs build.from (the node base image)");
   const inp = KindNodeInputs.parse(entry.build.kind === "custom" ? entry.build.inputs : {});
   if (inp.kubernetes !== K8S_MODULE_VERSION) throw new Error(`kind-node: catalogue says Kubernetes ${inp.kubernetes}, go/k8s pins ${K8S_MODULE_VERSION}`);

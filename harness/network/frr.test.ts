@@ -19,4 +19,17 @@ describe("network/frr renderFrrConf", () => {
     expect(conf).toContain(" address-family ipv4 unicast\n  network 203.0.113.200/32\n  neighbor 10.253.42.11 activate\n");
     expect(conf).toContain(" peer 10.253.42.11 multihop local-address 10.253.41.21\n  profile netconform\n");
   });
+
+  it("renders an iBGP peer a router away: no ebgp-multihop, but a multihop BFD peer with its local address", () => {
+    const conf = renderFrrConf({ asn: 64500, routerId: "10.251.7.11", neighbors: [{ ip: "172.18.0.3", remoteAs: 64500, bfd: true, bfdMultihop: true, localAddress: "10.251.7.11" }] });
+    expect(conf).not.toContain("ebgp-multihop");
+    expect(conf).toContain(" neighbor 172.18.0.3 remote-as 64500\n neighbor 172.18.0.3 update-source 10.251.7.11\n");
+    expect(conf).toContain(" peer 172.18.0.3 multihop local-address 10.251.7.11\n  profile netconform\n");
+  });
+
+  it("renders a neighbour that gets routes with their next hop unchanged", () => {
+    const conf = renderFrrConf({ asn: 64500, routerId: "10.251.7.11", neighbors: [{ ip: "10.251.7.254", remoteAs: 64600, nextHopUnchanged: true }] });
+    expect(conf).toContain("  neighbor 10.251.7.254 activate\n  neighbor 10.251.7.254 attribute-unchanged next-hop\n");
+    expect(conf).not.toContain("bfd profile netconform\n");
+  });
 });

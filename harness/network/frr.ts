@@ -10,6 +10,10 @@ export interface FrrNeighbor {
   multihop?: number;
   /** our address towards this peer: `update-source`, and the BFD `local-address` a multihop BFD peer needs */
   localAddress?: string;
+  /** a multihop BFD session (default: when `multihop` is set; iBGP peers a router away need it without ebgp-multihop) */
+  bfdMultihop?: boolean;
+  /** pass routes to this neighbour with their next hop unchanged (`attribute-unchanged next-hop`) */
+  nextHopUnchanged?: boolean;
 }
 export interface FrrSpec {
   asn: number;
@@ -35,9 +39,15 @@ export function renderFrrConf(s: FrrSpec): string {
   }
   lines.push(" address-family ipv4 unicast");
   for (const p of s.networks ?? []) lines.push(`  network ${p}`);
-  for (const n of s.neighbors) lines.push(`  neighbor ${n.ip} activate`);
+  for (const n of s.neighbors) {
+    lines.push(`  neighbor ${n.ip} activate`);
+    if (n.nextHopUnchanged) lines.push(`  neighbor ${n.ip} attribute-unchanged next-hop`);
+  }
   lines.push(" exit-address-family", "!", "bfd", " profile netconform", `  receive-interval ${bfd.receiveIntervalMs}`, `  transmit-interval ${bfd.transmitIntervalMs}`, `  detect-multiplier ${bfd.detectMultiplier}`, " exit");
-  for (const n of s.neighbors.filter((x) => x.bfd)) lines.push(` peer ${n.ip}${n.multihop ? " multihop" : ""}${n.multihop && n.localAddress ? ` local-address ${n.localAddress}` : ""}`, "  profile netconform", " exit");
+  for (const n of s.neighbors.filter((x) => x.bfd)) {
+    const mh = n.bfdMultihop ?? !!n.multihop;
+    lines.push(` peer ${n.ip}${mh ? " multihop" : ""}${mh && n.localAddress ? ` local-address ${n.localAddress}` : ""}`, "  profile netconform", " exit");
+  }
   lines.push("exit", "!", "");
   return lines.join("\n");
 }

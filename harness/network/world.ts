@@ -84,9 +84,12 @@ export class World {
     return this.host({ name, role: "router", networks });
   }
 
-  /** An FRR peer: bgpd and bfdd running with the given configuration; vtysh answers when this returns. */
-  async frr(name: string, networks: HostSpec["networks"], spec: FrrSpec): Promise<Host> {
-    const h = await this.host({ name, role: "frr", networks });
+  /**
+   * An FRR peer: bgpd and bfdd running with the given configuration; vtysh answers when this returns.
+   * `forward`: the peer also routes (clients behind it reach what it learned by BGP).
+   */
+  async frr(name: string, networks: HostSpec["networks"], spec: FrrSpec, o: { forward?: boolean } = {}): Promise<Host> {
+    const h = await this.host({ name, role: "frr", networks, ...(o.forward ? { sysctls: { "net.ipv4.ip_forward": "1" } } : {}) });
     await h.exec.run(["sh", "-c", "cat > /etc/frr/daemons"], { input: renderFrrDaemons() });
     await h.exec.run(["sh", "-c", "cat > /etc/frr/frr.conf"], { input: renderFrrConf(spec) });
     await h.exec.run(["/usr/lib/frr/frrinit.sh", "start"], { timeoutMs: 60_000 });

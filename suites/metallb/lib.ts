@@ -8,7 +8,7 @@ import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import { ContainerExecutor, HostExecutor } from "../../harness/exec/host.ts";
 import { ensureImage } from "../../harness/images/forge-lib.ts";
 import type { Executor } from "../../harness/exec/types.ts";
-import { METALLB_NS, installMetalLB, l2PoolYaml, metallbPresent, safePools, type MetallbInstall } from "../../harness/components/metallb.ts";
+import { METALLB_NS, ensureMetalLB, l2PoolYaml, safePools, type MetallbInstall } from "../../harness/components/metallb.ts";
 import { type Bundle, collectEvidence, type EvidenceTarget } from "../../harness/evidence/collector.ts";
 import { parseIpNeigh } from "../../harness/evidence/parsers/ip-json.ts";
 import type { ServiceRow } from "../../harness/evidence/parsers/kubectl-svc.ts";
@@ -36,7 +36,7 @@ export interface Env {
 export const node = (s: Session, name: string): Executor => new ContainerExecutor(name, undefined, "node");
 
 /** The kind node's eth0 MAC and IPv4 address, read in the node itself. */
-async function nodeLink(ex: Executor): Promise<{ mac: string; ip: string }> {
+export async function nodeLink(ex: Executor): Promise<{ mac: string; ip: string }> {
   const r = await ex.run(["ip", "-j", "addr", "show", "dev", "eth0"]);
   const [a] = JSON.parse(r.stdout) as Array<{ address: string; addr_info: Array<{ family: string; local: string }> }>;
   const ip = a?.addr_info.find((x) => x.family === "inet")?.local;
@@ -44,10 +44,9 @@ async function nodeLink(ex: Executor): Promise<{ mac: string; ip: string }> {
   return { mac: a.address.toLowerCase(), ip };
 }
 
-/** MetalLB installed (or found, on a reused cluster), node addresses and zones read, the client started. */
+/** MetalLB in native mode installed (or found, on a reused cluster), node addresses and zones read, the client started. */
 export async function prepare(s: Session, clientName: string): Promise<Env> {
-  let install: MetallbInstall | undefined;
-  if (!(await metallbPresent(s.kube))) install = await installMetalLB(s.kube, s.run.config);
+  const install = await ensureMetalLB(s.kube, s.run.config, "native");
   const macs: Record<string, string> = {};
   const ips: Record<string, string> = {};
   for (const n of s.cluster.nodes) {

@@ -46,8 +46,10 @@ declare -A T=(
   [local-path-provisioner]="lpp github.com/rancher/local-path-provisioner -"
   [metallb-controller]="metallb go.universe.tf/metallb/controller -"
   [metallb-speaker]="metallb go.universe.tf/metallb/speaker -"
+  [cp-tool]="metallb go.universe.tf/metallb/frr-tools/cp-tool -"
+  [frr-metrics]="metallb go.universe.tf/metallb/frr-tools/metrics -"
 )
-ORDER=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy agnhost nodenet etcd coredns kind crictl local-path-provisioner metallb-controller metallb-speaker)
+ORDER=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy agnhost nodenet etcd coredns kind crictl local-path-provisioner metallb-controller metallb-speaker cp-tool frr-metrics)
 
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${ORDER[@]}")
