@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseDocuments } from "../kube/apply.ts";
 import { poolOverlapsNodes, refuseOverlappingPool } from "../oracles/mlb.ts";
 import { parseSpeakerLog } from "../evidence/parsers/metallb-speaker.ts";
-import { l2PoolYaml, topRanges, withSpeakerLogLevel } from "./metallb.ts";
+import { bgpYaml, l2PoolYaml, topRanges, withSpeakerLogLevel } from "./metallb.ts";
 
 const MANIFEST = `apiVersion: apps/v1
 kind: Deployment
@@ -50,6 +50,20 @@ describe("metallb installer", () => {
     const nodes = { "nc-control-plane": "172.18.0.3", "nc-worker": "172.18.0.2", "(gateway)": "172.18.0.1" };
     expect(() => refuseOverlappingPool(topRanges("172.18.0.0/16", 2, 8), nodes)).not.toThrow();
     expect(poolOverlapsNodes(["172.18.0.0/28"], nodes).map((o) => o.node)).toEqual(["nc-control-plane", "nc-worker", "(gateway)"]);
+  });
+
+  it("renders the BGP objects of seed 002: pool, BGPAdvertisement, BFDProfile 300/300/x3, one BGPPeer per peer for the selected nodes", () => {
+    const docs = parseDocuments(bgpYaml({
+      pool: "p", addresses: ["203.0.113.200/29"], myAsn: 64500,
+      bfd: { name: "b", receiveIntervalMs: 300, transmitIntervalMs: 300, detectMultiplier: 3 },
+      peers: [{ name: "frr1", address: "10.251.7.11", asn: 64500 }, { name: "frr2", address: "10.251.7.12", asn: 64512, ebgpMultiHop: true }],
+      nodeSelector: { matchExpressions: [{ key: "node-role.kubernetes.io/control-plane", operator: "DoesNotExist" }] },
+    }));
+    expect(docs.map((d) => `${d.kind}/${d.name}`)).toEqual(["IPAddressPool/p", "BGPAdvertisement/p", "BFDProfile/b", "BGPPeer/frr1", "BGPPeer/frr2"]);
+    expect(docs[2]!.object).toMatchObject({ spec: { receiveInterval: 300, transmitInterval: 300, detectMultiplier: 3 } });
+    expect(docs[3]!.object).toMatchObject({ apiVersion: "metallb.io/v1beta2", spec: { myASN: 64500, peerASN: 64500, peerAddress: "10.251.7.11", bfdProfile: "b", nodeSelectors: [{ matchExpressions: [{ operator: "DoesNotExist" }] }] } });
+    expect((docs[3]!.object as { spec: object }).spec).not.toHaveProperty("ebgpMultiHop");
+    expect(docs[4]!.object).toMatchObject({ spec: { ebgpMultiHop: true, peerASN: 64512 } });
   });
 
   it("renders an IPAddressPool and its L2Advertisement, with a node selector when asked", () => {

@@ -95,12 +95,32 @@ export async function metallbPresent(kube: KubeClient): Promise<boolean> {
 }
 
 /**
+ * Native mode rejects its whole configuration while any BFDProfile exists (the speaker logs
+ * "bfd profiles section set" and announces nothing): on a reused cluster that a BGP run left
+ * profiles on (an interrupted teardown), stop here naming them instead of timing out on VIPs.
+ */
+async function refuseBfdProfiles(kube: KubeClient): Promise<void> {
+  let names: string[] = [];
+  try {
+    names = (await kube.objects.list("metallb.io/v1beta1", "BFDProfile", METALLB_NS)).items.map((o) => `${METALLB_NS}/${o.metadata?.name}`);
+  } catch {
+    return; // no BFDProfile CRD: nothing can be left
+  }
+  if (names.length)
+    throw new Error(
+      `MetalLB native mode would reject its whole configuration: BFDProfile ${names.join(", ")} exists (the speaker logs "bfd profiles section set"). ` +
+        `Left by a BGP run whose teardown did not finish? Delete it (kubectl -n ${METALLB_NS} delete bfdprofiles --all) or use a fresh cluster.`,
+    );
+}
+
+/**
  * MetalLB in `mode`: nothing to do when a reused cluster has it already; when it runs the other
  * mode, its speaker DaemonSet is deleted (and its pods waited out) and the pinned manifest of
  * `mode` applied over the rest. Returns the install's timings, or undefined when it was there.
  */
 export async function ensureMetalLB(kube: KubeClient, config: Pick<RunConfig, "timeouts">, mode: MetallbMode): Promise<MetallbInstall | undefined> {
   const found = await metallbMode(kube);
+  if (found && mode === "native") await refuseBfdProfiles(kube);
   if (found === mode) return undefined;
   if (found) {
     await kube.apps.deleteNamespacedDaemonSet({ namespace: METALLB_NS, name: "speaker", propagationPolicy: "Foreground" });

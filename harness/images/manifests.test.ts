@@ -14,6 +14,14 @@ describe("pinned upstream manifests", () => {
     expect(refs).toContain(`quay.io/metallb/speaker:${e.version}`);
   });
 
+  it("pins metallb-frr the same way, and the FRR image its speaker pod runs has a catalogue entry", () => {
+    const e = manifestEntry("metallb-frr");
+    expect(e.version).toBe(manifestEntry("metallb-native").version);
+    expect(e.url).toBe(`https://raw.githubusercontent.com/metallb/metallb/${e.version}/${e.goModule.file}`);
+    expect(e.sha256).not.toBe(manifestEntry("metallb-native").sha256);
+    expect(loadCatalogue().images.map((i) => i.ref)).toContain("quay.io/frrouting/frr:9.1.0");
+  });
+
   it("passes the pinned text through and refuses a changed one, naming both digests", () => {
     const text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n";
     const cat = parseCatalogue(`images: []\nmanifests:\n  - name: m\n    version: v1\n    url: https://example.invalid/m.yaml\n    sha256: ${sha256(text)}\n    goModule: { path: example.invalid/m, version: v1, file: m.yaml }\n`);

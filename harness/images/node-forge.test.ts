@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadCatalogue } from "./catalogue.ts";
-import { K8S_MODULE_VERSION, NODE_DIR, nodeImageRef } from "./node-forge.ts";
+import { K8S_MODULE_VERSION, NODE_DIR, binaryModuleDir, goInputs, nodeImageRef } from "./node-forge.ts";
 
 const hostLacksSysResource = (() => {
   const bnd = /^CapBnd:\s*([0-9a-f]+)/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
@@ -69,5 +69,19 @@ describe.runIf(hostLacksSysResource && haveJq)("node-runc on a kernel without CA
     run(["exec", "--process", join(dir, "process.json"), "id2"]);
     expect(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).process.oomScoreAdj).toBe(1000);
     expect(JSON.parse(readFileSync(join(dir, "process.json"), "utf8")).capabilities.bounding).toEqual(["CAP_KILL"]);
+  });
+});
+
+describe("forge inputs per Go module", () => {
+  it("maps build targets to their module directory, and refuses an unknown target", () => {
+    expect(binaryModuleDir("kubelet")).toBe("k8s");
+    expect(binaryModuleDir("frr-metrics")).toBe("metallb");
+    expect(() => binaryModuleDir("nope")).toThrow(/go\/build.sh has no target "nope"/);
+  });
+
+  it("hashes only the modules a binary is built from: MetalLB binaries share inputs, Kubernetes ones differ from them", () => {
+    expect(goInputs(["metallb-speaker"])).toBe(goInputs(["cp-tool"]));
+    expect(goInputs(["metallb-speaker"])).not.toBe(goInputs(["kubelet"]));
+    expect(goInputs(["kubelet", "kubeadm"])).toBe(goInputs(["kubeadm"]));
   });
 });

@@ -1,17 +1,18 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { METALLB_IMAGES, bgpYaml, ensureMetalLB, kindNetwork, type MetallbInstall } from "../../harness/components/metallb.ts";
+import { METALLB_IMAGES, bgpYaml, ensureMetalLB, kindNetwork } from "../../harness/components/metallb.ts";
 import { collectEvidence, withEvidence } from "../../harness/evidence/collector.ts";
 import { parseBfdPeers, parseBfdSamples, parseBgpNeighbors, parseBgpRoutes, parseBgpSummary, type BfdPeer, type BgpRoutes, type BgpSummary } from "../../harness/evidence/parsers/frr.ts";
 import { parseIpRoute } from "../../harness/evidence/parsers/ip-json.ts";
 import { parsePing } from "../../harness/evidence/parsers/ping.ts";
 import type { Executor } from "../../harness/exec/types.ts";
-import { apply, deleteObjects, execInPod, waitFor, waitForDaemonSetReady, waitForNodesReady } from "../../harness/kube/index.ts";
+import { apply, deleteObjects, execInPod, waitFor, waitForDaemonSetReady, waitForDeploymentReady, waitForNodesReady } from "../../harness/kube/index.ts";
 import { type Host, addRoute, freeSubnets, injectFault } from "../../harness/network/world.ts";
 import { DEFAULT_BFD, bgp01, bgp02, bgp03, bgp04, bgp05 } from "../../harness/oracles/bgp.ts";
 import { formatVerdict, type Verdict } from "../../harness/oracles/verdict.ts";
 import { gateSuite } from "../../harness/preflight/gate.ts";
 import { attachJson, attachText, behaviour } from "../../harness/report/allure.ts";
+import { log } from "../../harness/log.ts";
 import { clusterSession } from "../../harness/session.ts";
 import { METALLB_NS, backendsYaml, deleteNamespace, getManyDetailed, node, nodeLink, serviceYaml, vipOf, waitVip } from "./lib.ts";
 
@@ -70,7 +71,6 @@ describe("metallb BGP + BFD", () => {
   const s = clusterSession({ preflight, enabled, topology: "default", images: ["agnhost", ...METALLB_IMAGES.frr] });
   let w: World2;
   let vip: string;
-  let install: MetallbInstall | undefined;
 
   /** node name → its speaker pod (FRR mode: the frr container answers vtysh) */
   async function speakers(): Promise<Record<string, V1Pod>> {
@@ -122,8 +122,8 @@ describe("metallb BGP + BFD", () => {
 
   beforeAll(async () => {
     if (!enabled) return;
-    install = await ensureMetalLB(s.kube, s.run.config, "frr");
-    if (install) await attachJson("MetalLB FRR-mode install (s)", install);
+    const install = await ensureMetalLB(s.kube, s.run.config, "frr");
+    if (install) log.info(`MetalLB FRR mode installed${install.replaced ? ` (replacing ${install.replaced} mode)` : ""}: apply ${install.applySeconds} s, rollout ${install.rolloutSeconds} s, webhook ${install.webhookSeconds} s`);
     const nodeIps: Record<string, string> = {};
     for (const n of s.cluster.nodes) nodeIps[n] = (await nodeLink(node(s, n))).ip;
     const workers = (await s.kube.core.listNode()).items.filter((n) => !("node-role.kubernetes.io/control-plane" in (n.metadata?.labels ?? {}))).map((n) => n.metadata!.name!).sort();
@@ -179,7 +179,11 @@ describe("metallb BGP + BFD", () => {
     await apply(s.kube, objects);
     // a reused cluster keeps MetalLB, not this run's peers (their addresses are gone with this world)
     s.run.defer("MetalLB BGP objects", async () => {
-      await deleteObjects(s.kube, objects);
+      // MetalLB's webhook validates these deletes: retry while it is away (a controller restarting)
+      await waitFor("MetalLB BGP objects to be deleted", async () => {
+        await deleteObjects(s.kube, objects);
+        return { done: true, detail: "deleted" };
+      }, { timeoutName: "webhookReady", config: s.run.config }, { intervalMs: 2_000 });
     });
     await apply(s.kube, backendsYaml(s, { ns: NS, name: "web" }));
     await waitForDaemonSetReady(s.kube, NS, "web", { config: s.run.config });
@@ -323,6 +327,7 @@ describe("metallb BGP + BFD", () => {
     await waitForNodesReady(s.kube, { config: s.run.config, count: s.cluster.nodes.length });
     await nodeRoutes();
     await waitForDaemonSetReady(s.kube, METALLB_NS, "speaker", { config: s.run.config });
+    await waitForDeploymentReady(s.kube, METALLB_NS, "controller", { config: s.run.config });
     await converged(`after ${lost} came back`);
   });
 });
