@@ -17,7 +17,7 @@ describe("evidence/fixtures for MLB, ETP, BGP", () => {
       for (const n of names) {
         expect(n, `${id}/${kind}/${n}: *.log is git-ignored`).not.toMatch(/\.log$/);
         const f = loadFixture(id, kind, n);
-        expect(f.source, join(id, kind, n)).toMatch(/^(source: seeds\/\d{3}_[0-9a-f]+\.txt L\d|derived from (pass|fail)\/|synthetic)/);
+        expect(f.source, join(id, kind, n)).toMatch(/^(source: seeds\/\d{3}_[0-9a-f]+\.txt L\d|source: recorded live by suites\/\S+\.e2e\.ts|derived from (pass|fail)\/|synthetic)/);
         expect(f.text.trim().length, join(id, kind, n)).toBeGreaterThan(0);
       }
     }

@@ -5,6 +5,7 @@
  * check it against the seed:
  *
  *   # source: seeds/001_919fbbaee19d3aed.txt L453-477
+ *   # source: recorded live by suites/metallb/bgp.e2e.ts (BGP-04), <date>: <cluster, versions, what was done>
  *   # derived from pass/nat.iptables-save: the KUBE-SEP-Z33JJVRDNG7R4HVW chain removed
  *   # synthetic, modelled on seeds/001_919fbbaee19d3aed.txt L2083-2111
  *

@@ -125,6 +125,25 @@ describe("BGP-04 a lost node's BFD session drops within multiplier × interval +
     }
   });
 
+  it("BGP-04 passes on samples recorded live: MetalLB FRR mode on kind, netconform-worker killed, seen from frr1 and frr2", async () => {
+    await behaviour("BGP-04", "R");
+    const routesAfter = { frr1: routes("BGP-04", "pass", "live-frr1-after.routes.json"), frr2: routes("BGP-04", "pass", "live-frr2-after.routes.json") };
+    for (const r of ["frr1", "frr2"] as const) {
+      const v = bgp04({ router: r, ...sampled("pass", `live-${r}.bfd-samples.txt`), lostNode: "172.30.0.10", others: ["172.30.0.8"], marginMs: 400, vip: VIP, routesAfter });
+      expect(v.ok, formatVerdict(v)).toBe(true);
+      // a BFD timeout measured from the kill: between (multiplier − 1) × interval and multiplier × interval
+      expect(Number(v.measurements?.detectionMs)).toBeGreaterThan(600);
+      expect(Number(v.measurements?.detectionMs)).toBeLessThanOrEqual(1300);
+    }
+  });
+
+  it("BGP-04 fails on the same live samples when the expected profile is tighter (2 × 300 ms, no margin)", async () => {
+    await behaviour("BGP-04", "R");
+    const v = bgp04({ router: "frr1", ...sampled("pass", "live-frr1.bfd-samples.txt"), lostNode: "172.30.0.10", others: ["172.30.0.8"], marginMs: 0, timers: { receiveIntervalMs: 300, transmitIntervalMs: 300, detectMultiplier: 2 } });
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual([expect.stringMatching(/^frr1: the BFD session with 172\.30\.0\.10 went down \d+ ms after the fault, more than 2 × 300 ms \+ 0 ms margin = 600 ms$/)]);
+  });
+
   it("BGP-04 fails naming a late detection", async () => {
     await behaviour("BGP-04", "R");
     const v = bgp04(base("fail", "frr1-late.bfd-samples.txt"));
