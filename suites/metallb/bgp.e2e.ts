@@ -89,7 +89,7 @@ describe("metallb BGP + BFD", () => {
     collectEvidence({
       targets: [
         ...s.cluster.nodes.map((n) => ({ executor: node(s, n), role: "node" })),
-        ...(w ? [{ executor: w.client.exec, role: "client" }, { executor: w.router.exec, role: "frr" }, { executor: w.peers.frr1.exec, role: "frr" }, { executor: w.peers.frr2.exec, role: "frr" }] : []),
+        ...(w ? [w.client && { executor: w.client.exec, role: "client" }, { executor: w.router.exec, role: "frr" }, ...Object.values(w.peers).map((p) => ({ executor: p.exec, role: "frr" }))].filter((t) => !!t) : []),
       ],
       kube: { client: s.kube, eventNamespaces: [METALLB_NS, NS], logs: [{ namespace: METALLB_NS, tailLines: 3000 }, { namespace: NS, tailLines: 200 }] },
     });
