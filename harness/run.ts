@@ -21,7 +21,8 @@ export class Run {
   readonly dir: string;
   failed = false;
   private readonly undo: Array<{ what: string; fn: () => Promise<void> }> = [];
-  private tornDown = false;
+  /** the one teardown of this run: a second caller (a second signal) waits for it instead of racing it */
+  private tearing: Promise<{ removed: string[]; kept: string[]; errors: string[] }> | undefined;
   private signalHandler: ((sig: NodeJS.Signals) => void) | undefined;
 
   constructor(config: RunConfig = loadConfig()) {
@@ -46,10 +47,13 @@ export class Run {
     return this.config.keep === "always" || (this.config.keep === "on-failure" && this.failed);
   }
 
-  async teardown(): Promise<{ removed: string[]; kept: string[]; errors: string[] }> {
+  teardown(): Promise<{ removed: string[]; kept: string[]; errors: string[] }> {
+    this.tearing ??= this.tearDownOnce();
+    return this.tearing;
+  }
+
+  private async tearDownOnce(): Promise<{ removed: string[]; kept: string[]; errors: string[] }> {
     const out = { removed: [] as string[], kept: [] as string[], errors: [] as string[] };
-    if (this.tornDown) return out;
-    this.tornDown = true;
     if (this.keeping()) {
       out.kept = this.undo.map((u) => u.what);
       log.warn(`keeping ${out.kept.length} objects of run ${this.id} (keep=${this.config.keep}${this.failed ? ", a test failed" : ""}): ${out.kept.join(", ")}; remove them later with: npm run clean -- ${this.id}`);
@@ -91,7 +95,11 @@ export class Run {
   async recordCluster(name: string): Promise<void> {
     const d = await dockerode();
     await d.createVolume({ Name: `nc-run-${this.id}`, Labels: this.labels("ledger", { [LABEL_CLUSTER]: name }) });
-    this.defer(`ledger volume nc-run-${this.id}`, () => removeVolume(`nc-run-${this.id}`));
+  }
+
+  /** remove the record of recordCluster (the caller does, right after deleting the cluster, so an interrupted teardown leaves neither or both) */
+  async forgetCluster(): Promise<void> {
+    await removeVolume(`nc-run-${this.id}`);
   }
 }
 

@@ -59,7 +59,12 @@ export async function ensureCluster(run: Run, o: { topology: Topology; nodeImage
     writeFileSync(cfgPath, renderKindConfig(o.topology, { nodeImage: o.nodeImage, kubeProxyMode: c.kubeProxyMode, kubeadmApi: o.kubeadmApi, ...(certsDir ? { certsDir } : {}) }));
     log.info(`creating cluster ${name} (${o.topology.nodes.length} nodes, topology ${o.topology.name}, image ${o.nodeImage})`);
     await run.recordCluster(name);
-    if (!c.reuse) run.defer(`cluster ${name}`, () => deleteCluster(name));
+    if (!c.reuse)
+      run.defer(`cluster ${name} (and its ledger volume)`, async () => {
+        await deleteCluster(name);
+        await run.forgetCluster();
+      });
+    else run.defer(`ledger volume of cluster ${name} (kept: reuse)`, () => run.forgetCluster());
     const t0 = Date.now();
     try {
       await createCluster(name, cfgPath, kubeconfig, c.timeouts.clusterCreate);

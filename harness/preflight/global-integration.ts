@@ -1,4 +1,5 @@
 import type { TestProject } from "vitest/node";
+import { startReaper } from "./reaper.ts";
 import { ensureImage } from "../images/forge-lib.ts";
 import { reportGlobalError } from "../report/global-error.ts";
 import { requireDocker } from "./docker.ts";
@@ -9,6 +10,7 @@ import { requireDocker } from "./docker.ts";
  * here by the forge from Debian packages when missing (about 1.5 min cold, nothing when cached).
  */
 export default async function setup(project: TestProject): Promise<void> {
+  startReaper();
   try {
     await requireDocker();
     const tags: Record<string, string> = {};
