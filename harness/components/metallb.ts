@@ -89,11 +89,6 @@ export async function metallbMode(kube: KubeClient): Promise<MetallbMode | undef
   }
 }
 
-/** Is MetalLB already installed (a reused cluster)? */
-export async function metallbPresent(kube: KubeClient): Promise<boolean> {
-  return (await metallbMode(kube)) !== undefined;
-}
-
 /**
  * Native mode rejects its whole configuration while any BFDProfile exists (the speaker logs
  * "bfd profiles section set" and announces nothing): on a reused cluster that a BGP run left

@@ -1,7 +1,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { METALLB_IMAGES, bgpYaml, ensureMetalLB, kindNetwork } from "../../harness/components/metallb.ts";
-import { collectEvidence, withEvidence } from "../../harness/evidence/collector.ts";
+import { withEvidence } from "../../harness/evidence/collector.ts";
 import { parseBfdPeers, parseBfdSamples, parseBgpNeighbors, parseBgpRoutes, parseBgpSummary, type BfdPeer, type BgpRoutes, type BgpSummary } from "../../harness/evidence/parsers/frr.ts";
 import { parseIpRoute } from "../../harness/evidence/parsers/ip-json.ts";
 import { parsePing } from "../../harness/evidence/parsers/ping.ts";
@@ -9,12 +9,11 @@ import type { Executor } from "../../harness/exec/types.ts";
 import { apply, deleteObjects, execInPod, waitFor, waitForDaemonSetReady, waitForDeploymentReady, waitForNodesReady } from "../../harness/kube/index.ts";
 import { type Host, addRoute, freeSubnets, injectFault } from "../../harness/network/world.ts";
 import { DEFAULT_BFD, bgp01, bgp02, bgp03, bgp04, bgp05 } from "../../harness/oracles/bgp.ts";
-import { formatVerdict, type Verdict } from "../../harness/oracles/verdict.ts";
 import { gateSuite } from "../../harness/preflight/gate.ts";
 import { attachJson, attachText, behaviour } from "../../harness/report/allure.ts";
 import { log } from "../../harness/log.ts";
 import { clusterSession } from "../../harness/session.ts";
-import { METALLB_NS, backendsYaml, deleteNamespace, getManyDetailed, node, nodeLink, serviceYaml, vipOf, waitVip } from "./lib.ts";
+import { METALLB_NS, backendsYaml, check, collector, deleteNamespace, getManyDetailed, node, nodeLink, serviceYaml, vipOf, waitVip } from "./lib.ts";
 
 /**
  * MetalLB BGP + BFD (BEHAVIOURS.md BGP, seed 002), live: MetalLB in FRR mode on the kind cluster,
@@ -62,11 +61,6 @@ async function vtysh(ex: Executor, label: string, cmd: string): Promise<string> 
   return out;
 }
 
-async function check(v: Verdict): Promise<void> {
-  await attachText(`${v.id} verdict`, formatVerdict(v));
-  expect(v.ok, formatVerdict(v)).toBe(true);
-}
-
 describe("metallb BGP + BFD", () => {
   const s = clusterSession({ preflight, enabled, topology: "default", images: ["agnhost", ...METALLB_IMAGES.frr] });
   let w: World2;
@@ -82,17 +76,16 @@ describe("metallb BGP + BFD", () => {
     run: (argv, o) => execInPod(s.kube, METALLB_NS, p.metadata!.name!, "frr", argv, o?.timeoutMs),
   });
   const peerEx = (name: "frr1" | "frr2") => w.peers[name].exec;
+  /** the next hops a router has for the VIP /32 (its `show bgp ipv4 unicast json`) */
+  const vipHops = async (ex: Executor): Promise<string[]> =>
+    (parseBgpRoutes((await ex.run(["vtysh", "-c", "show bgp ipv4 unicast json"])).stdout).routes[`${vip}/32`] ?? []).flatMap((x) => x.nexthops.map((n) => n.ip));
   const workerIps = () => w.workers.map((n) => w.nodeIps[n]!);
 
-  /** Evidence of a failing BGP step: nodes, client, router, both peers (vtysh), MetalLB and backend events and logs. */
-  const evidence = () => () =>
-    collectEvidence({
-      targets: [
-        ...s.cluster.nodes.map((n) => ({ executor: node(s, n), role: "node" })),
-        ...(w ? [w.client && { executor: w.client.exec, role: "client" }, { executor: w.router.exec, role: "frr" }, ...Object.values(w.peers).map((p) => ({ executor: p.exec, role: "frr" }))].filter((t) => !!t) : []),
-      ],
-      kube: { client: s.kube, eventNamespaces: [METALLB_NS, NS], logs: [{ namespace: METALLB_NS, tailLines: 3000 }, { namespace: NS, tailLines: 200 }] },
-    });
+  /** Evidence of a failing BGP step: nodes, MetalLB and backend events and logs, and the world hosts that exist (vtysh on the FRR ones). */
+  const evidence = () =>
+    collector(s, undefined, [NS], () =>
+      w ? [...(w.client ? [{ executor: w.client.exec, role: "client" }] : []), ...[w.router, ...Object.values(w.peers)].map((h) => ({ executor: h.exec, role: "frr" }))] : [],
+    );
 
   /** the route from every node to the peers' network, through the next-hop router (seed 002 "Configuring static routes") */
   async function nodeRoutes(): Promise<void> {
@@ -108,14 +101,12 @@ describe("metallb BGP + BFD", () => {
         return { done: up.length === w.workers.length, detail: b.map((x) => `${x.peer} ${x.status}`).join(", ") || "no BFD peers" };
       }, { timeoutName: "bfdUp", config: s.run.config }, { intervalMs: 500 });
       await waitFor(`${p}: ${vip}/32 via ${workerIps().join(", ")} (${what})`, async () => {
-        const paths = parseBgpRoutes((await peerEx(p).run(["vtysh", "-c", "show bgp ipv4 unicast json"])).stdout).routes[`${vip}/32`] ?? [];
-        const hops = paths.flatMap((x) => x.nexthops.map((n) => n.ip));
+        const hops = await vipHops(peerEx(p));
         return { done: workerIps().every((ip) => hops.includes(ip)), detail: `next hops ${hops.join(", ") || "none"}` };
       }, { timeoutName: "bgpEstablished", config: s.run.config }, { intervalMs: 500 });
     }
     await waitFor(`the next-hop router: ${vip}/32 via a worker (${what})`, async () => {
-      const paths = parseBgpRoutes((await w.router.exec.run(["vtysh", "-c", "show bgp ipv4 unicast json"])).stdout).routes[`${vip}/32`] ?? [];
-      const hops = paths.flatMap((x) => x.nexthops.map((n) => n.ip));
+      const hops = await vipHops(w.router.exec);
       return { done: hops.some((h) => workerIps().includes(h)), detail: `next hops ${hops.join(", ") || "none"}` };
     }, { timeoutName: "bgpEstablished", config: s.run.config }, { intervalMs: 500 });
   }
@@ -292,8 +283,7 @@ describe("metallb BGP + BFD", () => {
         const outs = await Promise.all(sampling);
         for (const p of ["frr1", "frr2"] as const)
           await waitFor(`${p} to withdraw next hop ${lostIp}`, async () => {
-            const paths = parseBgpRoutes((await peerEx(p).run(["vtysh", "-c", "show bgp ipv4 unicast json"])).stdout).routes[`${vip}/32`] ?? [];
-            const hops = paths.flatMap((x) => x.nexthops.map((n) => n.ip));
+            const hops = await vipHops(peerEx(p));
             return { done: !hops.includes(lostIp), detail: `next hops ${hops.join(", ") || "none"}` };
           }, { timeoutMs: 15_000, timeoutLabel: "next-hop withdrawal, 15 s" }, { intervalMs: 200 });
         const routesAfter: Record<string, BgpRoutes> = {};

@@ -4,11 +4,11 @@ import { withEvidence } from "../../harness/evidence/collector.ts";
 import { parseIptablesSave } from "../../harness/evidence/parsers/iptables-save.ts";
 import { apply, execInPod, waitForDaemonSetReady, waitFor } from "../../harness/kube/index.ts";
 import { type EtpPhase, etp01, etp02, etp03, etp04, etp05, etp06, etp07, extChainFor } from "../../harness/oracles/etp.ts";
-import { formatVerdict, type Verdict } from "../../harness/oracles/verdict.ts";
 import { gateSuite } from "../../harness/preflight/gate.ts";
 import { attachJson, attachText, behaviour } from "../../harness/report/allure.ts";
+import { METALLB_IMAGES } from "../../harness/components/metallb.ts";
 import { clusterSession } from "../../harness/session.ts";
-import { type Env, backendsYaml, collector, deleteNamespace, forgetNeighbour, getMany, node, podRows, pods, pools, prepare, serviceYaml, vipOf, vipOwner, waitReachable, waitVip } from "./lib.ts";
+import { type Env, backendsYaml, check, collector, deleteNamespace, forgetNeighbour, getMany, node, podRows, pods, pools, prepare, resolveOwner, serviceYaml, vipOf, vipOwner, waitReachable, waitVip } from "./lib.ts";
 
 /**
  * externalTrafficPolicy (BEHAVIOURS.md ETP) through MetalLB layer 2 VIPs, live: the source a backend
@@ -20,14 +20,8 @@ const preflight = inject("suitePreflight");
 const enabled = gateSuite(import.meta.filename, preflight.missing);
 const NS = "nc-etp";
 
-/** the oracle's verdict, attached pass or fail (what was checked, what was measured), then asserted */
-async function check(v: Verdict): Promise<void> {
-  await attachText(`${v.id} verdict`, formatVerdict(v));
-  expect(v.ok, formatVerdict(v)).toBe(true);
-}
-
 describe("externalTrafficPolicy", () => {
-  const s = clusterSession({ preflight, enabled, topology: "default", images: ["agnhost", "metallb-controller", "metallb-speaker"] });
+  const s = clusterSession({ preflight, enabled, topology: "default", images: ["agnhost", ...METALLB_IMAGES.native] });
   let env: Env;
   let podCidr: string;
   const evidence = (ns: string[] = [NS]) => collector(s, env, ns);
@@ -101,9 +95,7 @@ describe("externalTrafficPolicy", () => {
     await withEvidence("ETP-04 in-cluster requests to a Local VIP", evidence(), async () => {
       const vip = vipOf(await waitVip(s, NS, "local"));
       await waitReachable(s, env.client, vip);
-      await forgetNeighbour(env.client.exec, vip);
-      await getMany(env.client.exec, `http://${vip}/hostname`, 2);
-      const owner = await vipOwner(s, env, vip);
+      const owner = await resolveOwner(s, env, vip);
       const ps = await pods(s, NS, "web");
       // the caller: the backend pod on the node that does not announce the VIP
       const caller = ps.find((p) => p.spec?.nodeName !== owner) ?? ps[0]!;
@@ -122,9 +114,7 @@ describe("externalTrafficPolicy", () => {
         const svc = await waitVip(s, NS, name);
         const vip = vipOf(svc);
         await waitReachable(s, env.client, vip);
-        await forgetNeighbour(env.client.exec, vip);
-        await getMany(env.client.exec, `http://${vip}/hostname`, 2);
-        const owner = await vipOwner(s, env, vip);
+        const owner = await resolveOwner(s, env, vip);
         expect(owner, `the client resolved ${vip} to no node's MAC`).toBeDefined();
         const save = await node(s, owner!).run(["iptables-save", "-t", "nat"]);
         await attachText(`${owner} iptables-save -t nat (${name})`, save.stdout);

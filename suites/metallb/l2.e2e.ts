@@ -5,14 +5,14 @@ import { parseIptablesSave } from "../../harness/evidence/parsers/iptables-save.
 import { withEvidence } from "../../harness/evidence/collector.ts";
 import { apply, deleteObjects, execInPod, waitForDaemonSetReady, waitForEndpoints, waitFor } from "../../harness/kube/index.ts";
 import { mlb01, mlb02, mlb03, mlb04, mlb05, mlb06, mlb07, mlb08, mlb10, poolOverlapsNodes, refuseOverlappingPool } from "../../harness/oracles/mlb.ts";
-import { formatVerdict, type Verdict } from "../../harness/oracles/verdict.ts";
 import { gateSuite, skipForKernel } from "../../harness/preflight/gate.ts";
 import { requireFeatures } from "../../harness/preflight/kernel.ts";
 import { attachJson, attachText, behaviour } from "../../harness/report/allure.ts";
+import { METALLB_IMAGES } from "../../harness/components/metallb.ts";
 import { clusterSession } from "../../harness/session.ts";
 import {
-  type Env, backendsYaml, collector, deleteNamespace, forgetNeighbour, getMany, getManyDetailed, neighbours, node, pods, pools, prepare, serviceRow, serviceYaml,
-  speakerLogs, startCapture, vipOf, vipOwner, waitReachable, waitVip,
+  type Env, backendsYaml, check, collector, deleteNamespace, forgetNeighbour, getMany, getManyDetailed, neighbours, node, pods, pools, prepare, serviceRow, serviceYaml,
+  resolveOwner, speakerLogs, startCapture, vipOf, waitReachable, waitVip,
 } from "./lib.ts";
 
 /**
@@ -24,14 +24,8 @@ const preflight = inject("suitePreflight");
 const enabled = gateSuite(import.meta.filename, preflight.missing);
 const NS = "nc-mlb";
 
-/** the oracle's verdict, attached pass or fail (what was checked, what was measured), then asserted */
-async function check(v: Verdict): Promise<void> {
-  await attachText(`${v.id} verdict`, formatVerdict(v));
-  expect(v.ok, formatVerdict(v)).toBe(true);
-}
-
 describe("metallb layer 2", () => {
-  const s = clusterSession({ preflight, enabled, topology: "default", images: ["agnhost", "metallb-controller", "metallb-speaker"] });
+  const s = clusterSession({ preflight, enabled, topology: "default", images: ["agnhost", ...METALLB_IMAGES.native] });
   let env: Env;
   let pool: Record<string, string[]>;
   const evidence = (ns: string[] = [NS]) => collector(s, env, ns);
@@ -89,9 +83,7 @@ describe("metallb layer 2", () => {
     await withEvidence("MLB-07 speaker logs", evidence(), async () => {
       const vip = vipOf(await waitVip(s, NS, "web"));
       await waitReachable(s, env.client, vip);
-      await forgetNeighbour(env.client.exec, vip);
-      await getMany(env.client.exec, `http://${vip}/hostname`, 2);
-      const owner = await vipOwner(s, env, vip);
+      const owner = await resolveOwner(s, env, vip);
       const logs = await speakerLogs(s);
       await check(mlb07({ vip, speakerLogs: logs, ...(owner ? { announcer: owner } : {}) }));
     });
@@ -120,9 +112,7 @@ describe("metallb layer 2", () => {
     await withEvidence("MLB-04 pod → VIP", evidence(), async () => {
       const vip = vipOf(await waitVip(s, NS, "web"));
       await waitReachable(s, env.client, vip);
-      await forgetNeighbour(env.client.exec, vip);
-      await getMany(env.client.exec, `http://${vip}/hostname`, 2);
-      const owner = await vipOwner(s, env, vip);
+      const owner = await resolveOwner(s, env, vip);
       expect(owner, `the client resolved ${vip} to no node's MAC`).toBeDefined();
       const sender = (await pods(s, NS, "web")).find((p) => p.spec?.nodeName !== owner);
       expect(sender, `no backend pod runs outside the announcing node ${owner}`).toBeDefined();

@@ -5,6 +5,7 @@
  * every verdict comes from the oracles in harness/oracles.
  */
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
+import { expect } from "vitest";
 import { ContainerExecutor, HostExecutor } from "../../harness/exec/host.ts";
 import { ensureImage } from "../../harness/images/forge-lib.ts";
 import type { Executor } from "../../harness/exec/types.ts";
@@ -17,6 +18,8 @@ import { parseSpeakerLog, type SpeakerEntry } from "../../harness/evidence/parse
 import { fromIpJson, type Neighbour } from "../../harness/evidence/parsers/neigh.ts";
 import { type KubeClient, apply, isPodReady, podLogs, waitFor } from "../../harness/kube/index.ts";
 import { renderManifest } from "../../harness/kube/manifests.ts";
+import { formatVerdict, type Verdict } from "../../harness/oracles/verdict.ts";
+import { attachText } from "../../harness/report/allure.ts";
 import type { Host } from "../../harness/network/world.ts";
 import type { Session } from "../../harness/session.ts";
 
@@ -224,11 +227,25 @@ export async function vipOwner(s: Session, env: Env, vip: string): Promise<strin
   return macOwner(env, n?.mac);
 }
 
-/** Evidence of a failing MetalLB step: every node, the client, events and logs of the namespaces. */
-export function collector(s: Session, env: Env | undefined, namespaces: string[]): () => Promise<Bundle> {
+/** The VIP's owner as the client resolves it afresh: neighbour entry dropped, two requests, then vipOwner. */
+export async function resolveOwner(s: Session, env: Env, vip: string): Promise<string | undefined> {
+  await forgetNeighbour(env.client.exec, vip);
+  await getMany(env.client.exec, `http://${vip}/hostname`, 2);
+  return vipOwner(s, env, vip);
+}
+
+/** The oracle's verdict, attached pass or fail (what was checked, what was measured), then asserted. */
+export async function check(v: Verdict): Promise<void> {
+  await attachText(`${v.id} verdict`, formatVerdict(v));
+  expect(v.ok, formatVerdict(v)).toBe(true);
+}
+
+/** Evidence of a failing MetalLB step: every node, the client, `extra` hosts, events and logs of the namespaces. */
+export function collector(s: Session, env: Env | undefined, namespaces: string[], extra: () => EvidenceTarget[] = () => []): () => Promise<Bundle> {
   return () => {
     const targets: EvidenceTarget[] = s.cluster.nodes.map((n) => ({ executor: node(s, n), role: "node" }));
     if (env) targets.push({ executor: env.client.exec, role: "client" });
+    targets.push(...extra());
     return collectEvidence({
       targets,
       kube: { client: s.kube, eventNamespaces: [METALLB_NS, ...namespaces], logs: [{ namespace: METALLB_NS, tailLines: 3000 }, ...namespaces.map((ns) => ({ namespace: ns, tailLines: 200 }))] },
