@@ -106,22 +106,15 @@ const GoBinaryInputs = z.object({
   moduleFiles: z.record(z.string().startsWith("/"), z.string().regex(/^[\w.-]+:[\w.-]+(\/[\w.-]+)+$/)).default({}),
 });
 
-/** The version go/<dir>/go.mod requires of `module`. */
-function requiredVersion(dir: string, module: string): string {
-  const gomod = readFileSync(join(GO_DIR, dir, "go.mod"), "utf8");
-  const m = new RegExp(`^\\s*(?:require\\s+)?${module.replace(/\./g, "\\.")}\\s+(v\\S+)`, "m").exec(gomod);
-  if (!m) throw new Error(`forge: go/${dir}/go.mod does not require ${module}`);
-  return m[1]!;
-}
-
 /** Resolve a moduleFiles source "<go dir>:<module path>/<file>" to the file in the module cache. */
 async function moduleFile(spec: string): Promise<string> {
   const [dir, rest] = spec.split(":") as [string, string];
   const gomod = readFileSync(join(GO_DIR, dir, "go.mod"), "utf8");
-  const module = [...gomod.matchAll(/^\s*(?:require\s+)?([\w.-]+(?:\/[\w.-]+)*)\s+v\S+/gm)].map((m) => m[1]!).filter((m) => rest.startsWith(`${m}/`)).sort((a, b) => b.length - a.length)[0];
-  if (!module) throw new Error(`forge: ${spec}: go/${dir}/go.mod requires no module that holds ${rest}`);
+  // the longest required module path that prefixes the file, with the version go.mod requires
+  const req = [...gomod.matchAll(/^\s*(?:require\s+)?([\w.-]+(?:\/[\w.-]+)*)\s+(v\S+)/gm)].map((m) => ({ module: m[1]!, version: m[2]! })).filter((r) => rest.startsWith(`${r.module}/`)).sort((a, b) => b.module.length - a.module.length)[0];
+  if (!req) throw new Error(`forge: ${spec}: go/${dir}/go.mod requires no module that holds ${rest}`);
   const { moduleDir } = await import("./manifests.ts");
-  const path = join(await moduleDir(module, requiredVersion(dir, module)), rest.slice(module.length + 1));
+  const path = join(await moduleDir(req.module, req.version), rest.slice(req.module.length + 1));
   if (!existsSync(path)) throw new Error(`forge: ${spec}: ${path} does not exist`);
   return path;
 }
