@@ -1,8 +1,9 @@
 import type { TestProject } from "vitest/node";
-import { startReaper } from "./reaper.ts";
-import { ensureImage } from "../images/forge-lib.ts";
+import { pruneArtifacts, startReaper } from "./reaper.ts";
+import { ensureImage, imageExists, localTag } from "../images/forge-lib.ts";
 import { reportGlobalError } from "../report/global-error.ts";
 import { requireDocker } from "./docker.ts";
+import { FORGE_TOOLS, ensureHostTools } from "./host-tools.ts";
 
 /**
  * integration project setup: a Docker engine must answer (integration tests use real containers, no
@@ -11,10 +12,15 @@ import { requireDocker } from "./docker.ts";
  */
 export default async function setup(project: TestProject): Promise<void> {
   startReaper();
+  pruneArtifacts();
   try {
     await requireDocker();
+    const names = ["toolbox", "registry"];
+    // the toolbox and registry images are debootstrapped here when missing: that needs debootstrap
+    const cached = await Promise.all(names.map((n) => imageExists(localTag(n))));
+    if (cached.includes(false)) await ensureHostTools(FORGE_TOOLS);
     const tags: Record<string, string> = {};
-    for (const name of ["toolbox", "registry"]) tags[name] = await ensureImage(name);
+    for (const name of names) tags[name] = await ensureImage(name);
     project.provide("images", tags);
   } catch (e) {
     reportGlobalError("integration", e);
