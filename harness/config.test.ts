@@ -14,6 +14,16 @@ describe("config", () => {
     expect(c.timeouts.nodeReady).toBe(300_000);
   });
 
+  it("names the cluster after the run unless it is reused, so two runs on one machine never share a cluster", () => {
+    expect(load({ NETCONFORM_RUN_ID: "nc-abc123-x1" }).clusterName).toBe("nc-abc123-x1");
+    expect(load({ NETCONFORM_RUN_ID: "run7" }).clusterName).toBe("nc-run7");
+    expect(load({ NETCONFORM_RUN_ID: "nc-abc123-x1", NETCONFORM_REUSE: "1" }).clusterName).toBe("netconform");
+    expect(load({ NETCONFORM_RUN_ID: "nc-abc123-x1", NETCONFORM_CLUSTER: "mine" }).clusterName).toBe("mine");
+    const long = load({ NETCONFORM_RUN_ID: "a".repeat(30) + "-" + "b".repeat(9) }).clusterName;
+    expect(long.length).toBeLessThanOrEqual(32);
+    expect(long).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+  });
+
   it("reads env vars, with durations and booleans", () => {
     const c = load({ NETCONFORM_REUSE: "1", NETCONFORM_KEEP: "on-failure", NETCONFORM_TIMEOUT_BFDUP: "45s", NETCONFORM_KUBE_PROXY_MODE: "ipvs" });
     expect(c.reuse).toBe(true);

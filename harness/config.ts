@@ -34,8 +34,12 @@ const DEFAULT_TIMEOUTS: Record<(typeof TIMEOUT_NAMES)[number], string> = {
 
 const RunConfigShape = z
   .object({
-    /** kind cluster name; its node containers are <name>-control-plane, <name>-worker, … */
-    clusterName: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/, "a DNS label of at most 32 characters (a-z, 0-9, -)").default("netconform"),
+    /**
+     * kind cluster name; its node containers are <name>-control-plane, <name>-worker, …
+     * Default: "netconform" when reusing (a stable name to come back to), else one name per
+     * `npm test` (nc-<run id>), so two runs on one machine never reach for the same cluster.
+     */
+    clusterName: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/, "a DNS label of at most 32 characters (a-z, 0-9, -)").optional(),
     /** reuse a cluster of that name when it exists (and keep it for the next run) */
     reuse: boolish.default(false),
     /** what to keep at the end: never (delete all), on-failure (keep cluster + world when a test failed), always */
@@ -55,6 +59,8 @@ const RunConfigShape = z
     runId: z.string().regex(/^[a-z0-9][a-z0-9-]{2,40}$/, "lower-case letters, digits and dashes, 3-41 characters").optional(),
     /** where logs and exported cluster logs go */
     artifactsDir: z.string().default("reports/runs"),
+    /** how many runs' folders to keep in artifactsDir (older ones are pruned at the start of a run; runs that kept a cluster stay) */
+    keepRuns: z.coerce.number().int().min(0).default(20),
     logLevel: z.enum(["error", "warn", "info", "debug"]).default("info"),
     timeouts: z
       .object(Object.fromEntries(TIMEOUT_NAMES.map((n) => [n, duration.prefault(DEFAULT_TIMEOUTS[n])])) as Record<(typeof TIMEOUT_NAMES)[number], z.ZodPrefault<typeof duration>>)
@@ -65,8 +71,15 @@ const RunConfigShape = z
 export const RunConfig = RunConfigShape.superRefine((c, ctx) => {
     if (c.kubeconfig && c.reuse) ctx.addIssue({ code: "custom", path: ["reuse"], message: "reuse applies to kind clusters this harness manages; it cannot be combined with kubeconfig (an existing cluster is always used as it is)" });
     if (c.imageSource === "upstream" && c.strictOffline) ctx.addIssue({ code: "custom", path: ["imageSource"], message: 'imageSource "upstream" pulls from the internet, which strictOffline forbids; use "mirror" or "forge", or set strictOffline=false' });
-  });
-export type RunConfig = z.infer<typeof RunConfig>;
+  }).transform((c) => ({ ...c, clusterName: c.clusterName ?? defaultClusterName(c.reuse, c.runId) }));
+
+/** "netconform" for a reused cluster; otherwise a name of this run's own (nc-<run id>, at most 32 characters). */
+export function defaultClusterName(reuse: boolean, runId: string | undefined): string {
+  if (reuse || !runId) return "netconform";
+  const base = runId.startsWith("nc-") ? runId : `nc-${runId}`;
+  return base.slice(0, 32).replace(/-+$/, "");
+}
+export type RunConfig = z.output<typeof RunConfig>;
 
 /** environment variable → field (timeouts: NETCONFORM_TIMEOUT_<NAME>, e.g. NETCONFORM_TIMEOUT_NODEREADY=5m) */
 export const ENV: Record<string, keyof RunConfig> = {
@@ -81,6 +94,7 @@ export const ENV: Record<string, keyof RunConfig> = {
   NETCONFORM_KUBECONFIG: "kubeconfig",
   NETCONFORM_RUN_ID: "runId",
   NETCONFORM_ARTIFACTS: "artifactsDir",
+  NETCONFORM_KEEP_RUNS: "keepRuns",
   NETCONFORM_LOG_LEVEL: "logLevel",
 };
 

@@ -22,6 +22,7 @@ import { formatVerdict, type Verdict } from "../../harness/oracles/verdict.ts";
 import { attachText } from "../../harness/report/allure.ts";
 import type { Host } from "../../harness/network/world.ts";
 import type { Session } from "../../harness/session.ts";
+import { acquireSlot } from "../../harness/network/lease.ts";
 
 export { METALLB_NS };
 
@@ -72,9 +73,17 @@ export async function prepare(s: Session, clientName: string): Promise<Env> {
  * `count` pools of `size` addresses at the top of the kind network, refused (MLB-03) if they hold
  * any node or container address; applied as IPAddressPool + L2Advertisement each.
  */
+/** concurrent runs on one machine, and the ranges each may take from the top of the kind network */
+const POOL_SLOTS = 8;
+const RANGES_PER_SLOT = 8;
+
 export async function pools(s: Session, env: Env, specs: Array<{ name: string; nodeSelector?: Record<string, string> }>, o: { offset: number; size?: number }): Promise<Record<string, string[]>> {
-  // each suite file takes its own ranges (offset), so two files on one kept cluster never overlap
-  const ranges = (await safePools(o.offset + specs.length, o.size ?? 8, env.ips)).ranges.slice(o.offset);
+  // each suite file takes its own ranges (offset), so two files on one kept cluster never overlap;
+  // each concurrent run on this machine takes its own slot of 8 ranges on the shared kind network
+  const lease = acquireSlot("kind-pool", s.cluster.name, POOL_SLOTS);
+  s.run.defer(`pool slot ${lease.slot} on the kind network`, async () => lease.release());
+  const base = lease.slot * RANGES_PER_SLOT + o.offset;
+  const ranges = (await safePools(base + specs.length, o.size ?? 8, env.ips)).ranges.slice(base);
   const out: Record<string, string[]> = {};
   for (const [i, sp] of specs.entries()) {
     out[sp.name] = [ranges[i]!];
