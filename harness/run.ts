@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LABEL_KEEP, LABEL_ROLE, LABEL_RUN, dockerode, listByLabel, removeContainer, removeNetwork, removeVolume } from "./adapters/docker.ts";
 import { type RunConfig, loadConfig } from "./config.ts";
@@ -56,6 +56,10 @@ export class Run {
     const out = { removed: [] as string[], kept: [] as string[], errors: [] as string[] };
     if (this.keeping()) {
       out.kept = this.undo.map((u) => u.what);
+      // tells the pruning of reports/runs to leave this folder (its kubeconfig reaches the kept cluster)
+      try {
+        writeFileSync(join(this.dir, "KEPT"), `${out.kept.join("\n")}\nremove with: npm run clean -- ${this.id}\n`);
+      } catch { /* the folder may be gone; keeping matters more than the marker */ }
       log.warn(`keeping ${out.kept.length} objects of run ${this.id} (keep=${this.config.keep}${this.failed ? ", a test failed" : ""}): ${out.kept.join(", ")}; remove them later with: npm run clean -- ${this.id}`);
       return out;
     }

@@ -5,7 +5,13 @@
  */
 import { LABEL_ROLE, LABEL_RUN, listByLabel, removeContainer } from "../adapters/docker.ts";
 import { deleteCluster } from "../adapters/kind.ts";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { loadConfig } from "../config.ts";
 import { sweep } from "../run.ts";
+import { cliErrors } from "./main.ts";
+
+cliErrors("clean");
 
 const args = process.argv.slice(2);
 let ids = args.filter((a) => !a.startsWith("--"));
@@ -26,4 +32,6 @@ if (!ids.length) {
 for (const id of ids) {
   const removed = await sweep({ run: id }, deleteCluster, true);
   process.stdout.write(`${id}: removed ${removed.length ? removed.join(", ") : "nothing"}\n`);
+  // its folder in reports/runs is no longer protected from pruning
+  rmSync(join(loadConfig().artifactsDir, id, "KEPT"), { force: true });
 }

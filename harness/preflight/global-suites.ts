@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { startReaper } from "./reaper.ts";
+import { pruneArtifacts, startReaper } from "./reaper.ts";
 import { kindBinary } from "../adapters/kind.ts";
 import { loadConfig } from "../config.ts";
 import { KIND_KUBEADM_API, resolveNodeImage } from "../images/node-image.ts";
@@ -32,6 +32,7 @@ export async function suitePreflight(): Promise<SuitePreflight> {
 
 export default async function setup(project: TestProject): Promise<void> {
   startReaper();
+  pruneArtifacts();
   let p: SuitePreflight;
   try {
     p = await suitePreflight();
