@@ -3,6 +3,7 @@ import { type Cluster, ensureCluster, resolveTopology } from "./cluster/cluster.
 import { loadConfig } from "./config.ts";
 import { loadCatalogue } from "./images/catalogue.ts";
 import { ensureImage } from "./images/forge-lib.ts";
+import { loadIntoNodes } from "./images/load.ts";
 import "./images/steps.ts";
 import { type KubeClient, apply, kubeClient, waitForNodesReady } from "./kube/index.ts";
 import { log } from "./log.ts";
@@ -59,7 +60,12 @@ export function clusterSession(o: { preflight: SuitePreflight; enabled: boolean;
       nodeImage: o.preflight.nodeImage!,
       kubeadmApi: o.preflight.kubeadmApi,
       ...(s.mirrors ? { mirrors: s.mirrors } : {}),
+      ...(o.preflight.existing ? { existing: o.preflight.existing } : {}),
     });
+    // a cluster given by kubeconfig whose nodes are docker containers here (a kind cluster made
+    // outside the harness) does not pull through the mirrors: the forged images go into its nodes
+    if (config.kubeconfig && s.cluster.nodes.length && config.imageSource === "forge")
+      for (const n of o.images) await loadIntoNodes(await ensureImage(n), s.image(n), s.cluster.nodes);
     s.kube = kubeClient(s.cluster.kubeconfig);
     await waitForNodesReady(s.kube, { config, ...(s.cluster.nodes.length ? { count: s.cluster.nodes.length } : {}) });
     if (s.mirrors) await apply(s.kube, localRegistryHostingConfigMap(s.mirrors));

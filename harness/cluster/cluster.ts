@@ -31,16 +31,22 @@ export function resolveTopology(nameOrPath: string): Topology {
   return loadTopology(p);
 }
 
-export async function ensureCluster(run: Run, o: { topology: Topology; nodeImage: string; kubeadmApi: "v1beta3" | "v1beta4"; mirrors?: Mirrors }): Promise<Cluster> {
+export async function ensureCluster(
+  run: Run,
+  o: { topology: Topology; nodeImage: string; kubeadmApi: "v1beta3" | "v1beta4"; mirrors?: Mirrors; existing?: { nodes: string[]; network?: string; nodesMissing?: string } },
+): Promise<Cluster> {
   const c = run.config;
   if (c.kubeconfig) {
+    // its nodes were looked for among this machine's docker containers by the suites preflight
+    const nodes = o.existing?.nodes ?? [];
     return {
       name: "existing",
       kubeconfig: c.kubeconfig,
-      nodes: [],
+      nodes,
       created: false,
       node: (n) => {
-        throw new Error(`node ${n}: the cluster was given by kubeconfig (${c.kubeconfig}); node commands and node faults need a kind cluster on this machine`);
+        if (nodes.includes(n)) return nodeExecutor(n);
+        throw new Error(`node ${n}: the cluster was given by kubeconfig (${c.kubeconfig}); ${o.existing?.nodesMissing ?? "its nodes are not docker containers on this machine"}`);
       },
       exportLogs: async () => {},
     };

@@ -248,3 +248,13 @@ export async function deleteObjects(kube: KubeClient, yamlText: string, opts: De
   }
   return out;
 }
+
+/** Set (string) or remove (null) labels of a node with a JSON merge patch. */
+export async function labelNode(kube: KubeClient, name: string, labels: Record<string, string | null>): Promise<void> {
+  const spec = { apiVersion: "v1", kind: "Node", metadata: { name, labels } } as unknown as KubernetesObject;
+  try {
+    await kube.objects.patch(spec, undefined, undefined, "netconform", undefined, PatchStrategy.MergePatch);
+  } catch (e) {
+    throw new Error(`label node ${name}: ${apiErrorMessage(e)}`);
+  }
+}

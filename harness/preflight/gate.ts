@@ -36,3 +36,11 @@ export function gateSuite(file: string, missing: string | undefined): boolean {
 export function skipForKernel(ctx: { skip: (note?: string) => void }, reason: string | undefined): void {
   if (reason) ctx.skip(`kernel: ${reason}`);
 }
+
+/**
+ * The first missing prerequisite of a suite: the preflight's, or, for a suite that reads evidence
+ * on the nodes or injects node faults, the reason a cluster given by kubeconfig offers no node access.
+ */
+export function suiteMissing(p: { missing?: string; existing?: { nodesMissing?: string } }, o: { nodes: boolean }): string | undefined {
+  return p.missing ?? (o.nodes ? p.existing?.nodesMissing : undefined);
+}

@@ -5,6 +5,9 @@ import { loadConfig } from "../config.ts";
 import { KIND_KUBEADM_API, resolveNodeImage } from "../images/node-image.ts";
 import { reportGlobalError } from "../report/global-error.ts";
 import { dockerMissing } from "./docker.ts";
+import { existsSync } from "node:fs";
+import { findDockerNodes } from "../cluster/existing.ts";
+import { apiErrorMessage, kubeClient } from "../kube/client.ts";
 
 /**
  * suites project setup: find out once whether live suites can run here, and hand the answer to
@@ -16,12 +19,30 @@ export interface SuitePreflight {
   missing?: string;
   nodeImage?: string;
   kubeadmApi: "v1beta3" | "v1beta4";
+  /**
+   * a cluster given by kubeconfig: its nodes, when they are docker containers on this machine
+   * (node-level evidence and faults then work), else why not (the skip reason of suites that need them)
+   */
+  existing?: { nodes: string[]; network?: string; nodesMissing?: string };
 }
 
 export async function suitePreflight(): Promise<SuitePreflight> {
   const config = loadConfig();
   const kubeadmApi = KIND_KUBEADM_API;
-  if (config.kubeconfig) return { kubeadmApi };
+  if (config.kubeconfig) {
+    if (!existsSync(config.kubeconfig)) return { missing: `NETCONFORM_KUBECONFIG=${config.kubeconfig} does not exist`, kubeadmApi };
+    let kube;
+    try {
+      kube = kubeClient(config.kubeconfig);
+      await Promise.race([kube.core.listNode({ limit: 1 }), new Promise((_, rej) => setTimeout(() => rej(new Error("no answer within 15 s")), 15_000))]);
+    } catch (e) {
+      return { missing: `the API server of NETCONFORM_KUBECONFIG=${config.kubeconfig} does not answer: ${apiErrorMessage(e).split("\n")[0]}`, kubeadmApi };
+    }
+    const d = await findDockerNodes(kube);
+    // the suites build their world (client, router, pools) on kind's own network
+    if (d.network && d.network !== "kind") return { kubeadmApi, existing: { nodes: [], nodesMissing: `the node containers are on docker network ${d.network}; the suites build their client hosts and address pools on kind's network "kind"` } };
+    return { kubeadmApi, existing: { nodes: d.nodes, ...(d.network ? { network: d.network } : {}), ...(d.reason ? { nodesMissing: d.reason } : {}) } };
+  }
   const d = await dockerMissing();
   if (d) return { missing: d, kubeadmApi };
   if (!kindBinary()) return { missing: "the kind binary is not built yet: run `npm run forge` (it builds kind from its pinned Go module), or set NETCONFORM_KIND", kubeadmApi };
@@ -41,6 +62,7 @@ export default async function setup(project: TestProject): Promise<void> {
     throw e;
   }
   if (p.missing) process.stderr.write(`\nnetconform suites preflight: ${p.missing}\n`);
+  if (p.existing) process.stderr.write(`\nnetconform suites preflight: cluster given by kubeconfig; ${p.existing.nodesMissing ?? `nodes are docker containers here (${p.existing.nodes.join(", ")} on network ${p.existing.network})`}\n`);
   project.provide("suitePreflight", p);
 }
 

@@ -9,7 +9,7 @@ import type { Executor } from "../../harness/exec/types.ts";
 import { apply, deleteObjects, execInPod, waitFor, waitForDaemonSetReady, waitForDeploymentReady, waitForNodesReady } from "../../harness/kube/index.ts";
 import { type Host, addRoute, freeSubnets, injectFault } from "../../harness/network/world.ts";
 import { DEFAULT_BFD, bgp01, bgp02, bgp03, bgp04, bgp05 } from "../../harness/oracles/bgp.ts";
-import { gateSuite } from "../../harness/preflight/gate.ts";
+import { gateSuite, suiteMissing } from "../../harness/preflight/gate.ts";
 import { attachJson, attachText, behaviour } from "../../harness/report/allure.ts";
 import { log } from "../../harness/log.ts";
 import { clusterSession } from "../../harness/session.ts";
@@ -26,7 +26,7 @@ import { METALLB_NS, backendsYaml, check, collector, deleteNamespace, getManyDet
  * time from samples taken inside each peer.
  */
 const preflight = inject("suitePreflight");
-const enabled = gateSuite(import.meta.filename, preflight.missing);
+const enabled = gateSuite(import.meta.filename, suiteMissing(preflight, { nodes: true }));
 const NS = "nc-bgp";
 const AS = 64500;
 /** the next-hop router's own AS (not in the seed, where it routes statically and the VIP is never reached from behind the peers) */

@@ -4,7 +4,7 @@ import { withEvidence } from "../../harness/evidence/collector.ts";
 import { parseIptablesSave } from "../../harness/evidence/parsers/iptables-save.ts";
 import { apply, execInPod, waitForDaemonSetReady, waitFor } from "../../harness/kube/index.ts";
 import { type EtpPhase, etp01, etp02, etp03, etp04, etp05, etp06, etp07, extChainFor } from "../../harness/oracles/etp.ts";
-import { gateSuite } from "../../harness/preflight/gate.ts";
+import { gateSuite, suiteMissing } from "../../harness/preflight/gate.ts";
 import { attachJson, attachText, behaviour } from "../../harness/report/allure.ts";
 import { METALLB_IMAGES } from "../../harness/components/metallb.ts";
 import { clusterSession } from "../../harness/session.ts";
@@ -17,7 +17,7 @@ import { type Env, backendsYaml, check, collector, deleteNamespace, forgetNeighb
  * the field both ways, and the health-check node port. Verdicts from harness/oracles/etp.ts.
  */
 const preflight = inject("suitePreflight");
-const enabled = gateSuite(import.meta.filename, preflight.missing);
+const enabled = gateSuite(import.meta.filename, suiteMissing(preflight, { nodes: true }));
 const NS = "nc-etp";
 
 describe("externalTrafficPolicy", () => {

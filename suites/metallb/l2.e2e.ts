@@ -5,7 +5,7 @@ import { parseIptablesSave } from "../../harness/evidence/parsers/iptables-save.
 import { withEvidence } from "../../harness/evidence/collector.ts";
 import { apply, deleteObjects, execInPod, waitForDaemonSetReady, waitForEndpoints, waitFor } from "../../harness/kube/index.ts";
 import { mlb01, mlb02, mlb03, mlb04, mlb05, mlb06, mlb07, mlb08, mlb10, poolOverlapsNodes, refuseOverlappingPool } from "../../harness/oracles/mlb.ts";
-import { gateSuite, skipForKernel } from "../../harness/preflight/gate.ts";
+import { gateSuite, skipForKernel, suiteMissing } from "../../harness/preflight/gate.ts";
 import { requireFeatures } from "../../harness/preflight/kernel.ts";
 import { attachJson, attachText, behaviour } from "../../harness/report/allure.ts";
 import { METALLB_IMAGES } from "../../harness/components/metallb.ts";
@@ -21,7 +21,7 @@ import {
  * backends (one per worker). Every verdict comes from harness/oracles/mlb.ts.
  */
 const preflight = inject("suitePreflight");
-const enabled = gateSuite(import.meta.filename, preflight.missing);
+const enabled = gateSuite(import.meta.filename, suiteMissing(preflight, { nodes: true }));
 const NS = "nc-mlb";
 
 describe("metallb layer 2", () => {

@@ -16,7 +16,7 @@ import type { ServiceRow } from "../../harness/evidence/parsers/kubectl-svc.ts";
 import type { PodRow } from "../../harness/evidence/parsers/kubectl-get.ts";
 import { parseSpeakerLog, type SpeakerEntry } from "../../harness/evidence/parsers/metallb-speaker.ts";
 import { fromIpJson, type Neighbour } from "../../harness/evidence/parsers/neigh.ts";
-import { type KubeClient, apply, isPodReady, podLogs, waitFor } from "../../harness/kube/index.ts";
+import { type KubeClient, apply, isPodReady, labelNode, podLogs, waitFor } from "../../harness/kube/index.ts";
 import { renderManifest } from "../../harness/kube/manifests.ts";
 import { formatVerdict, type Verdict } from "../../harness/oracles/verdict.ts";
 import { attachText } from "../../harness/report/allure.ts";
@@ -59,9 +59,20 @@ export async function prepare(s: Session, clientName: string): Promise<Env> {
     ips[n] = l.ip;
   }
   const zones: Record<string, string> = {};
-  for (const n of (await s.kube.core.listNode()).items) {
+  const nodeList = (await s.kube.core.listNode()).items;
+  for (const n of nodeList) {
     const z = n.metadata?.labels?.["netconform.io/zone"];
     if (z) zones[n.metadata!.name!] = z;
+  }
+  // a cluster given by kubeconfig was not made from a topology: its first two workers get the
+  // zone labels the zone tests select on, for this run only
+  if (!Object.keys(zones).length && s.run.config.kubeconfig) {
+    const workers = nodeList.filter((n) => !("node-role.kubernetes.io/control-plane" in (n.metadata?.labels ?? {}))).map((n) => n.metadata!.name!).sort();
+    for (const [i, w] of workers.slice(0, 2).entries()) {
+      await labelNode(s.kube, w, { "netconform.io/zone": i === 0 ? "a" : "b" });
+      s.run.defer(`zone label of node ${w}`, () => labelNode(s.kube, w, { "netconform.io/zone": null }));
+      zones[w] = i === 0 ? "a" : "b";
+    }
   }
   const client = await s.world.host({ name: clientName, role: "client", networks: [{ network: "kind" }] });
   const clientIp = client.ips["kind"];
