@@ -1,11 +1,14 @@
 /**
- * The kube verbs against a real cluster. There is no cluster on a machine until the harness has
- * created one, so these tests run only when NETCONFORM_KUBECONFIG names a kubeconfig whose API server
- * answers; otherwise each is reported skipped with the reason in its name. No cluster is faked.
+ * The kube verbs against a real cluster: the one NETCONFORM_KUBECONFIG names when set, else a
+ * one-node kind cluster the harness makes for this file (forged node image; removed afterwards).
+ * Where neither can be had, each test is reported skipped with the reason. No cluster is faked.
  */
 import { existsSync } from "node:fs";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ensureCluster, resolveTopology } from "../cluster/cluster.ts";
 import { parseConfig } from "../config.ts";
+import { suitePreflight } from "../preflight/global-suites.ts";
+import { Run } from "../run.ts";
 import { apply, deleteObjects } from "./apply.ts";
 import { type KubeClient, apiErrorMessage, kubeClient } from "./client.ts";
 import { PodExecutor, execInPod } from "./exec.ts";
@@ -16,26 +19,43 @@ import { collectEvidence } from "../evidence/collector.ts";
 import { behaviour } from "../report/allure.ts";
 
 const path = process.env.NETCONFORM_KUBECONFIG;
+let kube: KubeClient | undefined;
+let reason: string | undefined;
+let made: Run | undefined;
 
-async function reach(): Promise<{ kube?: KubeClient; reason?: string }> {
-  if (!path) return { reason: "no cluster — set NETCONFORM_KUBECONFIG" };
-  if (!existsSync(path)) return { reason: `no cluster — NETCONFORM_KUBECONFIG=${path} does not exist` };
-  let kube: KubeClient;
-  try {
-    kube = kubeClient(path);
-  } catch (e) {
-    return { reason: `no cluster — ${(e as Error).message}` };
-  }
+async function answers(kube: KubeClient, where: string): Promise<string | undefined> {
   try {
     await Promise.race([kube.core.listNode({ limit: 1 }), new Promise((_, rej) => setTimeout(() => rej(new Error("no answer within 10 s")), 10_000))]);
-    return { kube };
+    return undefined;
   } catch (e) {
-    return { reason: `no cluster — the API server of ${path} (${kube.server}) does not answer: ${apiErrorMessage(e).split("\n")[0]}` };
+    return `no cluster — the API server of ${where} (${kube.server}) does not answer: ${apiErrorMessage(e).split("\n")[0]}`;
   }
 }
 
-const { kube, reason } = await reach();
-const skip = reason !== undefined;
+/** the user's cluster, or one made here (then `made` is its run) */
+async function reach(): Promise<{ kube?: KubeClient; reason?: string }> {
+  if (path) {
+    if (!existsSync(path)) return { reason: `no cluster — NETCONFORM_KUBECONFIG=${path} does not exist` };
+    let kube: KubeClient;
+    try {
+      kube = kubeClient(path);
+    } catch (e) {
+      return { reason: `no cluster — ${(e as Error).message}` };
+    }
+    const r = await answers(kube, path);
+    return r ? { reason: r } : { kube };
+  }
+  const p = await suitePreflight();
+  if (p.missing) return { reason: `no cluster — NETCONFORM_KUBECONFIG is unset and the harness cannot make one here: ${p.missing}` };
+  const run = new Run(parseConfig({ clusterName: `nc-kv-${Date.now().toString(36)}`, runId: `nc-kv-${Date.now().toString(36)}-${process.pid.toString(36)}` }));
+  run.installSignalHandlers();
+  made = run; // torn down in afterAll, even when creating the cluster fails half-way
+  const cluster = await ensureCluster(run, { topology: resolveTopology("single"), nodeImage: p.nodeImage!, kubeadmApi: p.kubeadmApi });
+  const kube = kubeClient(cluster.kubeconfig);
+  await waitForNodesReady(kube, { config: run.config, count: 1 });
+  return { kube };
+}
+
 const config = parseConfig({ timeouts: { nodeReady: "60s", podReady: "60s" } });
 // everything this test creates is named after this namespace (its CRD's group too), so it can share a cluster
 const ns = `nc-kube-${Date.now().toString(36)}`;
@@ -74,12 +94,25 @@ spec:
 `;
 
 describe("kube verbs on a real cluster", () => {
+  beforeAll(async () => {
+    try {
+      ({ kube, reason } = await reach());
+    } catch (e) {
+      // the cluster could not be made: that is a failure of the harness, not a reason to skip
+      if (made) await made.teardown();
+      throw e;
+    }
+  });
   // the reason reaches the summary reporter and Allure as the skip note, not only the test name
   beforeEach((ctx) => {
-    if (skip) ctx.skip(reason);
+    if (reason !== undefined) ctx.skip(reason);
   });
   afterAll(async () => {
-    if (kube) await deleteObjects(kube, MANIFEST, { namespace: ns });
+    if (kube && !made) await deleteObjects(kube, MANIFEST, { namespace: ns });
+    if (made) {
+      await made.teardown();
+      made.removeSignalHandlers();
+    }
   });
 
   it(`applies a CRD, a Namespace and objects in dependency order, re-applies idempotently`, async () => {
