@@ -3,6 +3,7 @@ import { pruneArtifacts, startReaper } from "./reaper.ts";
 import { ensureImage, imageExists, localTag } from "../images/forge-lib.ts";
 import { reportGlobalError } from "../report/global-error.ts";
 import { requireDocker } from "./docker.ts";
+import { ensureInotifyLimits } from "./inotify.ts";
 import { FORGE_TOOLS, ensureHostTools } from "./host-tools.ts";
 
 /**
@@ -15,6 +16,9 @@ export default async function setup(project: TestProject): Promise<void> {
   pruneArtifacts();
   try {
     await requireDocker();
+    // integration tests make kind clusters too (kube verbs, leak tests)
+    const limits = ensureInotifyLimits();
+    if (limits) throw new Error(`preflight: ${limits}`);
     const names = ["toolbox", "registry"];
     // the toolbox and registry images are debootstrapped here when missing: that needs debootstrap
     const cached = await Promise.all(names.map((n) => imageExists(localTag(n))));

@@ -5,6 +5,7 @@ import { loadConfig } from "../config.ts";
 import { KIND_KUBEADM_API, resolveNodeImage } from "../images/node-image.ts";
 import { reportGlobalError } from "../report/global-error.ts";
 import { dockerMissing } from "./docker.ts";
+import { ensureInotifyLimits } from "./inotify.ts";
 import { existsSync } from "node:fs";
 import { findDockerNodes } from "../cluster/existing.ts";
 import { apiErrorMessage, kubeClient } from "../kube/client.ts";
@@ -46,6 +47,8 @@ export async function suitePreflight(): Promise<SuitePreflight> {
   const d = await dockerMissing();
   if (d) return { missing: d, kubeadmApi };
   if (!kindBinary()) return { missing: "the kind binary is not built yet: run `npm run forge` (it builds kind from its pinned Go module), or set NETCONFORM_KIND", kubeadmApi };
+  const limits = ensureInotifyLimits();
+  if (limits) return { missing: limits, kubeadmApi };
   const img = await resolveNodeImage(config);
   if ("missing" in img) return { missing: img.missing, kubeadmApi };
   return { nodeImage: img.image, kubeadmApi: img.kubeadmApi };
