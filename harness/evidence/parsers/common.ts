@@ -294,5 +294,5 @@ export function tolerantNote(what: string, p: { warnings: ParseWarning[]; tolera
   if (!p.tolerant) return undefined;
   if (p.warnings.length === 0) return `tolerant parse of ${what}: nothing skipped`;
   const first = p.warnings.slice(0, 3).map((w) => `line ${w.line} ${JSON.stringify(w.text.slice(0, 60))}`).join(", ");
-  return `tolerant parse of ${what}: ${p.warnings.length} line(s) skipped and not judged (${first}${p.warnings.length > 3 ? ", …" : ""})`;
+  return `tolerant parse of ${what}: ${p.warnings.length} warning(s), lines skipped or read by a guess (${first}${p.warnings.length > 3 ? ", …" : ""})`;
 }

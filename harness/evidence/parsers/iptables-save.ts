@@ -341,7 +341,8 @@ export function parseIptablesSave(text: string, opts?: ParseOptions): IptablesSa
     commit(table);
   }
   for (const b of Object.values(implicit)) commit(b);
-  if (opts?.tolerant && rules === 0 && Object.keys(out.tables).length === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "table or rule");
+  const chains = Object.values(out.tables).reduce((n, t) => n + Object.keys(t.chains).length, 0);
+  if (opts?.tolerant && rules === 0 && chains === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "chain or rule");
   return check(P, iptablesSaveSchema, out);
 }
 
