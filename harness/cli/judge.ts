@@ -6,6 +6,7 @@
  * harness/judge/judges.ts for the supported ids and what each needs; `npm run judge -- --help`.
  */
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { CannotDecide, judge, splitArgs, usage } from "../judge/judges.ts";
 
 const argv = process.argv.slice(2);
@@ -21,9 +22,11 @@ try {
   process.exit(2);
 }
 const files: { path: string; text: string }[] = [];
+// npm runs scripts in the package root; paths are the user's, relative to where npm was started
+const cwd = process.env.INIT_CWD ?? process.cwd();
 for (const path of args.files) {
   try {
-    files.push({ path, text: readFileSync(path, "utf8") });
+    files.push({ path, text: readFileSync(resolve(cwd, path), "utf8") });
   } catch (e) {
     process.stderr.write(`cannot decide: ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}\n`);
     process.exit(2);
