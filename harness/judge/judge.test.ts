@@ -60,6 +60,13 @@ describe("judge: verdicts and exit codes", () => {
     expect(bad.out).toMatch(/probability 0\.33333333349, expected 1\/2/);
   });
 
+  it("SVC-03 takes one file per node and names the nodes after the files", () => {
+    const r = judge("SVC-03", [fx("SVC-03", "pass", "vm1.iptables-save", "saved/vm1.txt"), fx("SVC-03", "pass", "vm2.iptables-save", "saved/vm2.txt")], { nodeport: "30000", "cluster-ip": "10.43.143.108" });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/on vm1, vm2: KUBE-NODEPORTS --dport 30000/);
+    expect(judge("SVC-03", [fx("SVC-03", "pass", "vm1.iptables-save")], { nodeport: "31999" }).code).toBe(1);
+  });
+
   it("ETP-05 on kube-proxy's pre-1.24 chains names the era", () => {
     const r = judge("ETP-05", [fmt("kube-proxy-xlb.iptables-save")], { policy: "Local", vip: "172.18.255.200:80", "pod-cidr": "10.244.0.0/16", "local-endpoints": "10.244.0.12:8080" });
     expect(r.code, r.out).toBe(0);
