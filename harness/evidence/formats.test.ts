@@ -17,6 +17,11 @@ import { parseIpvsadm } from "./parsers/ipvsadm.ts";
 import { announcements, parseSpeakerLog, withdrawals } from "./parsers/metallb-speaker.ts";
 import { attachment, parseNetworkStatus } from "./parsers/network-status.ts";
 import { duplicateSas, findChild, parseSwanctlSas } from "./parsers/swanctl.ts";
+import { parseCtrafficConnections, parseCtrafficStats } from "./parsers/ctraffic.ts";
+import { bgpVrfs, parseBgpSummary } from "./parsers/frr.ts";
+import { parseIpvsConnections } from "./parsers/ipvsadm.ts";
+import { parseMconnect } from "./parsers/mconnect.ts";
+import { bgp01 } from "../oracles/bgp.ts";
 
 const text = (name: string) => loadFormat(name).text;
 
@@ -208,5 +213,45 @@ describe("issue 11 item 9: swanctl --list-sas before strongSwan 5.9, and duplica
     const v = ipsec05({ sas: { before: parseSwanctlSas(text("swanctl-duplicate-child.txt")), after, child: "net-net" }, client: { sent: 5, received: 5 } });
     expect(v.ok).toBe(false);
     expect(v.reasons.some((r) => /duplicate CHILD SAs/.test(r))).toBe(true);
+  });
+});
+
+describe("issue 11, lower priority: more formats real clusters print", () => {
+  it("ipvsadm -Lcn and /proc/net/ip_vs_conn: the connection table, hex decoded", () => {
+    const a = parseIpvsConnections(text("ipvsadm-Lcn.txt"));
+    expect(a.source).toBe("ipvsadm");
+    expect(a.connections[0]).toMatchObject({ protocol: "TCP", expireSecs: 899, state: "ESTABLISHED", source: { address: "10.244.1.5", port: 51234 }, virtual: { address: "10.96.0.1", port: 443 }, destination: { address: "172.18.0.3", port: 6443 } });
+    expect(a.connections[3]!.destination).toEqual({ address: "fd00:10:244:2::3", port: 8080 });
+    const b = parseIpvsConnections(text("proc-net-ip_vs_conn.txt"));
+    expect(b.source).toBe("proc");
+    expect(b.connections[0]).toMatchObject({ expireSecs: 899, state: "ESTABLISHED", source: { address: "10.244.1.5", port: 51298 }, virtual: { address: "10.96.0.1", port: 443 }, destination: { address: "172.18.0.3", port: 6443 } });
+    expect(() => parseIpvsConnections(text("ipvsadm-Lcn.txt").replace("14:59", "14m"))).toThrow(/expire "14m" is not mm:ss/);
+  });
+
+  it("FRR's VRF-keyed show bgp vrf all summary json: the default VRF, or the one named", async () => {
+    await behaviour("BGP-01", "R");
+    const t = text("frr-bgp-vrf-all-summary.json");
+    expect(bgpVrfs(t)).toEqual(["default", "red"]);
+    expect(Object.keys(parseBgpSummary(t).ipv4Unicast!.peers)).toEqual(["10.0.2.3", "10.0.2.4"]);
+    expect(bgp01({ summaries: { speaker: parseBgpSummary(t) }, peers: ["10.0.2.3", "10.0.2.4"] }).ok).toBe(true);
+    const red = bgp01({ summaries: { speaker: parseBgpSummary(t, "ipv4Unicast", "red") }, peers: ["192.168.50.1"] });
+    expect(red.reasons).toEqual(["speaker: session with 192.168.50.1 is Active, not Established"]);
+    expect(() => parseBgpSummary(t, "ipv4Unicast", "blue")).toThrow(/without VRF blue: it has default, red/);
+  });
+
+  it("ctraffic: -monitor lines before the statistics JSON, and the -analyze connections table", () => {
+    const s = parseCtrafficStats(text("ctraffic-monitor-then-stats.txt"));
+    expect(s).toMatchObject({ Connections: 200, Sent: 5994, Received: 5994 });
+    expect(() => parseCtrafficStats(`something else\n${text("ctraffic-monitor-then-stats.txt")}`)).toThrow(/not a -monitor line before the statistics JSON at line 1/);
+    const rows = parseCtrafficConnections(text("ctraffic-analyze-connections.txt"));
+    expect(rows).toHaveLength(10);
+    expect(rows[4]).toEqual({ time: 4.5, active: 37, new: 3, failed: 3, connecting: 3 });
+  });
+
+  it("mconnect: failed connects/reads and the answering hosts", () => {
+    const m = parseMconnect(text("mconnect.txt"));
+    expect(m).toMatchObject({ failedConnects: 0, failedReads: 0, answered: 1000, log: ["Using timeout; 3s"] });
+    expect(Object.keys(m.hosts)).toHaveLength(4);
+    expect(() => parseMconnect("mconnect-deployment-1 5\n")).toThrow(/host count before the "Failed reads" line/);
   });
 });

@@ -90,7 +90,9 @@ export function detect(text: string): { kind: EvidenceKind; read: Reader } | und
       const o = j as Record<string, unknown>;
       if ("sent" in o && "received" in o) return { kind: "client-replies", read: clientReplies };
       if (o.kind === "Endpoints" || (o.kind === "List" && Array.isArray(o.items) && (o.items as { kind?: unknown }[]).every((i) => i?.kind === "Endpoints"))) return { kind: "endpoints", read: (t) => parseEndpointsObjects(t) };
-      if ("peers" in o || Object.values(o).some((v) => v && typeof v === "object" && "peers" in (v as object))) return { kind: "bgp-summary", read: (t) => parseBgpSummary(t) };
+      const hasPeers = (x: unknown): boolean => !!x && typeof x === "object" && "peers" in (x as object);
+      // plain, single-family, or VRF-keyed (show bgp vrf all summary json: the default VRF is judged)
+      if (hasPeers(o) || Object.values(o).some(hasPeers) || Object.values(o).some((v) => v && typeof v === "object" && Object.values(v as object).some(hasPeers))) return { kind: "bgp-summary", read: (t) => parseBgpSummary(t) };
     }
   }
   if (first.startsWith("NETWORK-STATUS")) return { kind: "network-status", read: (t) => parseNetworkStatus(t) };

@@ -72,11 +72,36 @@ export type BgpSummary = z.infer<typeof bgpSummarySchema>;
  * single-family form (`show bgp ipv4 unicast summary json`, the family object without wrapper) is
  * returned under the key given as `family`.
  */
-export function parseBgpSummary(text: string, family = "ipv4Unicast"): BgpSummary {
+export function parseBgpSummary(text: string, family = "ipv4Unicast", vrf = "default"): BgpSummary {
   const P = "frr bgp-summary";
-  const v = jsonValue(P, text);
+  let v = jsonValue(P, text);
+  if (isVrfKeyed(v, (x) => Object.values(x).some((a) => isObj(a) && "peers" in a) || Object.keys(x).length === 0)) v = pickVrf(P, v, vrf, text);
   if (v !== null && typeof v === "object" && !Array.isArray(v) && "peers" in v) return check(P, bgpSummarySchema, { [family]: v });
   return check(P, bgpSummarySchema, v);
+}
+
+// `show bgp vrf all [summary] json` keys the usual document by VRF name:
+// {"default": {…}, "red": {…}}. The parsers take one VRF from it ("default" unless named).
+const isObj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === "object" && !Array.isArray(x);
+
+/** Is this a VRF-keyed document: every value an object that `isDoc` accepts, with a vrfName/vrfId or a VRF-like key? */
+function isVrfKeyed(v: unknown, isDoc: (x: Record<string, unknown>) => boolean): v is Record<string, Record<string, unknown>> {
+  if (!isObj(v) || Object.keys(v).length === 0 || "peers" in v || "routes" in v) return false;
+  // the plain summary is keyed by address family, each holding "peers" itself
+  if (Object.values(v).some((x) => isObj(x) && "peers" in x)) return false;
+  return Object.values(v).every((x) => isObj(x) && ("vrfName" in x || "vrfId" in x || isDoc(x))) && Object.values(v).some((x) => isObj(x) && ("vrfName" in x || "vrfId" in x || Object.values(x).some((a) => isObj(a) && "peers" in a)));
+}
+
+function pickVrf(P: string, v: Record<string, Record<string, unknown>>, vrf: string, text: string): Record<string, unknown> {
+  const doc = v[vrf];
+  if (!doc) throw new ParseError(P, undefined, text.slice(0, 200), `VRF-keyed output (show bgp vrf all … json) without VRF ${vrf}: it has ${Object.keys(v).join(", ")}`);
+  return doc;
+}
+
+/** The VRF names of a `show bgp vrf all [summary] json` document ([] when it is not VRF-keyed). */
+export function bgpVrfs(text: string): string[] {
+  const v = jsonValue("frr bgp", text);
+  return isVrfKeyed(v, () => true) ? Object.keys(v) : [];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,9 +156,11 @@ export type BgpPath = z.infer<typeof bgpPathSchema>;
 export type BgpRoutes = z.infer<typeof bgpRoutesSchema>;
 
 /** Parse `show bgp ipv4 unicast json` (or `show ip bgp json`, the same document). */
-export function parseBgpRoutes(text: string): BgpRoutes {
+export function parseBgpRoutes(text: string, vrf = "default"): BgpRoutes {
   const P = "frr bgp-routes";
-  return check(P, bgpRoutesSchema, jsonValue(P, text));
+  let v = jsonValue(P, text);
+  if (isVrfKeyed(v, (x) => "routes" in x)) v = pickVrf(P, v, vrf, text);
+  return check(P, bgpRoutesSchema, v);
 }
 
 // ---------------------------------------------------------------------------------------------

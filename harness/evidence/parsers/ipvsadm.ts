@@ -330,3 +330,100 @@ export function parseIpvsadmStats(text: string, opts?: ParseOptions): IpvsStatsT
   if (opts?.tolerant && services.length === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "virtual service");
   return { version: h.version, size: h.size, services };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The connection table: `ipvsadm -Lcn` and the kernel's /proc/net/ip_vs_conn.
+//
+//   IPVS connection entries
+//   pro expire state       source             virtual            destination
+//   TCP 14:59  ESTABLISHED 10.244.1.5:51234   10.96.0.1:443      172.18.0.3:6443
+//
+//   Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
+//   TCP 0AF40105 C862 0A600001 01BB AC120003 192B ESTABLISHED     899
+//
+// (ip_vs_conn_seq_show in net/netfilter/ipvs/ip_vs_conn.c: %08X addresses, %04X ports, IPv6 as
+// %pI6, expiry in seconds; older kernels print no PEName/PEData columns.)
+
+export interface IpvsConnection {
+  line: number;
+  protocol: string;
+  /** seconds until the entry expires */
+  expireSecs: number;
+  state: string;
+  source: { address: string; port: number };
+  virtual: { address: string; port: number };
+  destination: { address: string; port: number };
+  /** persistence engine name and data, when printed */
+  pe?: string;
+  peData?: string;
+}
+
+export interface IpvsConnections {
+  source: "ipvsadm" | "proc";
+  connections: IpvsConnection[];
+}
+
+const CONN_STATE = /^[A-Z][A-Z0-9_]*$/;
+
+function procAddr(tok: string | undefined, port: string | undefined): { address: string; port: number } | undefined {
+  if (tok === undefined || port === undefined || !/^[0-9A-F]{4}$/.test(port)) return undefined;
+  if (/^[0-9A-F]{8}$/.test(tok)) return { address: formatIp({ family: 4, value: BigInt(parseInt(tok, 16)) }), port: parseInt(port, 16) };
+  const v6 = tok.replace(/^\[|\]$/g, "");
+  if (/^([0-9a-f]{4}:){7}[0-9a-f]{4}$/.test(v6) && isIpAddress(v6)) return { address: canonicalIp(v6), port: parseInt(port, 16) };
+  return undefined;
+}
+
+export function parseIpvsConnections(text: string, opts?: ParseOptions): IpvsConnections {
+  const PC = "ipvsadm-connections";
+  const all = splitLines(text).filter((l) => l.text.trim() !== "");
+  let i = 0;
+  let source: "ipvsadm" | "proc";
+  const norm = (l: string | undefined) => (l ?? "").trim().split(/\s+/).join(" ");
+  if (norm(all[0]?.text) === "IPVS connection entries") {
+    i = 1;
+    if (norm(all[1]?.text) !== "pro expire state source virtual destination" && norm(all[1]?.text) !== "pro expire state source virtual destination pe name pe_data") {
+      throw new ParseError(PC, all[1]?.no, all[1]?.text ?? "", 'expected the header "pro expire state source virtual destination"');
+    }
+    i = 2;
+    source = "ipvsadm";
+  } else if (/^Pro FromIP FPrt ToIP TPrt DestIP DPrt State Expires( PEName PEData)?$/.test(norm(all[0]?.text))) {
+    i = 1;
+    source = "proc";
+  } else if (opts?.tolerant) {
+    warn(opts, all[0]?.no ?? 1, all[0]?.text ?? "", "no header: read as ipvsadm -Lcn rows");
+    source = /^\S+ [0-9A-F]{8} [0-9A-F]{4} /.test(norm(all[0]?.text)) ? "proc" : "ipvsadm";
+  } else throw new ParseError(PC, all[0]?.no ?? 1, all[0]?.text ?? "", 'expected "IPVS connection entries" (ipvsadm -Lcn) or the /proc/net/ip_vs_conn header');
+  const connections: IpvsConnection[] = [];
+  for (const l of all.slice(i)) {
+    lineStep(opts, l, () => {
+      if (opts?.tolerant && ELISION.test(l.text)) throw new ParseError(PC, l.no, l.text, "elision or comment in a pasted excerpt");
+      const t = l.text.trim().split(/\s+/);
+      const fail = (d: string): never => {
+        throw new ParseError(PC, l.no, l.text, d);
+      };
+      if (!/^(TCP|UDP|SCTP|IP|ICMP|ICMPv6)$/i.test(t[0] ?? "")) fail(`protocol "${t[0] ?? ""}" unknown`);
+      if (source === "ipvsadm") {
+        const exp = /^(\d+):(\d\d)$/.exec(t[1] ?? "");
+        if (!exp) fail(`expire "${t[1] ?? ""}" is not mm:ss`);
+        if (!CONN_STATE.test(t[2] ?? "")) fail(`state "${t[2] ?? ""}" unreadable`);
+        const [s, v, d] = [t[3], t[4], t[5]].map((x) => (x === undefined ? undefined : splitHostPort(x)));
+        if (!s || !v || !d) fail("source, virtual and destination must be address:port");
+        if (t.length !== 6 && t.length !== 8) fail("expected pro expire state source virtual destination [pe name pe_data]");
+        const c: IpvsConnection = { line: l.no, protocol: t[0]!.toUpperCase(), expireSecs: Number(exp![1]) * 60 + Number(exp![2]), state: t[2]!, source: { address: canonicalIp(s!.address), port: s!.port }, virtual: { address: canonicalIp(v!.address), port: v!.port }, destination: { address: canonicalIp(d!.address), port: d!.port } };
+        if (t.length === 8) [c.pe, c.peData] = [t[6]!, t[7]!];
+        connections.push(c);
+        return;
+      }
+      const [s, v, d] = [procAddr(t[1], t[2]), procAddr(t[3], t[4]), procAddr(t[5], t[6])];
+      if (!s || !v || !d) fail("FromIP/ToIP/DestIP must be %08X (or %pI6) with %04X ports");
+      if (!CONN_STATE.test(t[7] ?? "")) fail(`state "${t[7] ?? ""}" unreadable`);
+      if (!/^\d+$/.test(t[8] ?? "")) fail(`Expires "${t[8] ?? ""}" is not seconds`);
+      if (t.length !== 9 && t.length !== 11) fail("expected Pro FromIP FPrt ToIP TPrt DestIP DPrt State Expires [PEName PEData]");
+      const c: IpvsConnection = { line: l.no, protocol: t[0]!.toUpperCase(), expireSecs: Number(t[8]), state: t[7]!, source: s!, virtual: v!, destination: d! };
+      if (t.length === 11) [c.pe, c.peData] = [t[9]!, t[10]!];
+      connections.push(c);
+    });
+  }
+  if (opts?.tolerant && connections.length === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(PC, opts, "connection");
+  return { source, connections };
+}
