@@ -18,10 +18,10 @@ import { announcements, parseSpeakerLog, withdrawals } from "./parsers/metallb-s
 import { attachment, parseNetworkStatus } from "./parsers/network-status.ts";
 import { duplicateSas, findChild, parseSwanctlSas } from "./parsers/swanctl.ts";
 import { parseCtrafficConnections, parseCtrafficStats } from "./parsers/ctraffic.ts";
-import { bgpVrfs, parseBgpSummary } from "./parsers/frr.ts";
+import { bgpVrfs, parseBfdPeersText, parseBgpSummary, parseBgpSummaryText } from "./parsers/frr.ts";
 import { parseIpvsConnections } from "./parsers/ipvsadm.ts";
 import { parseMconnect } from "./parsers/mconnect.ts";
-import { bgp01 } from "../oracles/bgp.ts";
+import { bgp01, bgp03 } from "../oracles/bgp.ts";
 
 const text = (name: string) => loadFormat(name).text;
 
@@ -253,5 +253,31 @@ describe("issue 11, lower priority: more formats real clusters print", () => {
     expect(m).toMatchObject({ failedConnects: 0, failedReads: 0, answered: 1000, log: ["Using timeout; 3s"] });
     expect(Object.keys(m.hosts)).toHaveLength(4);
     expect(() => parseMconnect("mconnect-deployment-1 5\n")).toThrow(/host count before the "Failed reads" line/);
+  });
+
+  it("FRR show bgp summary as text: the json shape, sessions judged by BGP-01", async () => {
+    await behaviour("BGP-01", "R");
+    const s = parseBgpSummaryText(text("frr-show-bgp-summary.txt"));
+    expect(s.ipv4Unicast).toMatchObject({ routerId: "10.0.2.11", as: 64500 });
+    expect(s.ipv4Unicast!.peers["10.0.2.3"]).toMatchObject({ state: "Established", pfxRcd: 1, pfxSnt: 0, msgRcvd: 130, peerUptimeMsec: 637000 });
+    expect(s.ipv4Unicast!.peers["10.0.2.4"]!.peerUptimeMsec).toBe(((24 + 2) * 60 + 3) * 60_000);
+    expect(s.ipv4Unicast!.peers["10.0.2.9"]).toMatchObject({ state: "Active", peerUptimeMsec: 0 });
+    expect(bgp01({ summaries: { speaker: s }, peers: ["10.0.2.3", "10.0.2.9"] }).reasons).toEqual(["speaker: session with 10.0.2.9 is Active, not Established"]);
+    // FRR 7: no VRF in the title, no PfxSnt/Desc columns
+    const frr7 = "IPv4 Unicast Summary:\nBGP router identifier 10.0.2.11, local AS number 64500 vrf-id 0\nNeighbor        V         AS MsgRcvd MsgSent   TblVer  InQ OutQ  Up/Down State/PfxRcd\n10.0.2.3        4      64500     130     133        0    0    0 00:10:37            1\n\nTotal number of neighbors 1\n";
+    expect(parseBgpSummaryText(frr7).ipv4Unicast!.peers["10.0.2.3"]!.state).toBe("Established");
+    expect(() => parseBgpSummaryText(text("frr-show-bgp-summary.txt").replace("Total number of neighbors 3", "Total number of neighbors 4"))).toThrow(/says 4 neighbors, 3 listed/);
+  });
+
+  it("FRR show bfd peers as text: status, uptime/downtime, timers; judged by BGP-03", async () => {
+    await behaviour("BGP-03", "R");
+    const peers = parseBfdPeersText(text("frr-show-bfd-peers.txt"));
+    expect(peers).toHaveLength(2);
+    expect(peers[0]).toMatchObject({ peer: "10.0.2.3", multihop: true, local: "10.0.2.11", vrf: "default", status: "up", uptime: 111, "receive-interval": 300, "transmit-interval": 300, "detect-multiplier": 3, "remote-receive-interval": 300 });
+    expect(peers[1]).toMatchObject({ status: "down", downtime: 106, diagnostic: "control detection time expired", "remote-receive-interval": 1000 });
+    const v = bgp03({ bfd: { frr1: peers }, peers: ["10.0.2.3", "10.0.2.4"] });
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual(["frr1: BFD session with 10.0.2.4: status down (control detection time expired), down for 106 s"]);
+    expect(() => parseBfdPeersText(text("frr-show-bfd-peers.txt").replace("Status: up", "Status: upp"))).toThrow(/status "upp" is not a BFD status/);
   });
 });

@@ -33,6 +33,10 @@ describe("judge: evidence is recognised by its content", () => {
     [fx("MLB-02", "pass", "arp-vip100.txt"), "neighbours"],
     [fx("MLB-02", "pass", "ip-neigh-vip100.txt"), "neighbours"],
     [fx("BGP-01", "pass", "frr1.summary.json"), "bgp-summary"],
+    [fmt("frr-show-bgp-summary.txt"), "bgp-summary"],
+    [fmt("frr-bgp-vrf-all-summary.json"), "bgp-summary"],
+    [fmt("frr-show-bfd-peers.txt"), "bfd"],
+    [fx("BGP-03", "pass", "frr1.bfd.json"), "bfd"],
     [fmt("network-status-default-unnamed.json"), "network-status"],
     [fx("KLVS-01", "pass", "ingresses.yaml"), "lvs-ingress"],
     [fx("KLVS-01", "pass", "endpoints.json"), "endpoints"],
@@ -78,6 +82,9 @@ describe("judge: verdicts and exit codes", () => {
     expect(judge("MLB-02", [fx("MLB-02", "pass", "arp-vip100.txt")], { vip: "10.123.123.100", "node-macs": macs }).code).toBe(0);
     expect(judge("BGP-01", [fx("BGP-01", "pass", "speaker-5v7cf.summary.json")], { peers: "10.0.2.3,10.0.2.4" }).code).toBe(0);
     expect(judge("BGP-01", [fx("BGP-01", "fail", "speaker-5v7cf-frr2-active.summary.json")], { peers: "10.0.2.3,10.0.2.4" }).code).toBe(1);
+    const bfd = judge("BGP-03", [fmt("frr-show-bfd-peers.txt", "frr1.txt")], { peers: "10.0.2.3,10.0.2.4", timers: "300/300/3" });
+    expect(bfd.code, bfd.out).toBe(1);
+    expect(bfd.out).toMatch(/frr1: BFD session with 10\.0\.2\.4: status down/);
     const ipsec = judge("IPSEC-05", [fx("IPSEC-05", "pass", "sas-before.swanctl"), fx("IPSEC-05", "pass", "sas-after.swanctl"), fx("IPSEC-05", "pass", "client.json")], { child: "mytunnel" });
     expect(ipsec.code, ipsec.out).toBe(0);
     const klvs = judge("KLVS-01", [fx("KLVS-01", "pass", "ipvsadm-Ln.txt"), fx("KLVS-01", "pass", "ingresses.yaml"), fx("KLVS-01", "pass", "endpoints.json")], {});

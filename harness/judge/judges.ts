@@ -18,7 +18,7 @@ import type { IpamPrefix } from "../evidence/parsers/meridio-ipam.ts";
 import type { Neighbour } from "../evidence/parsers/neigh.ts";
 import type { IPPool } from "../evidence/parsers/nvipam.ts";
 import type { SwanctlSas } from "../evidence/parsers/swanctl.ts";
-import { bgp01 } from "../oracles/bgp.ts";
+import { bgp01, bgp03, type BfdView } from "../oracles/bgp.ts";
 import { etp05, extChainFor } from "../oracles/etp.ts";
 import { ipsec05 } from "../oracles/ipsec.ts";
 import { klvs01 } from "../oracles/klvs.ts";
@@ -168,6 +168,24 @@ export const JUDGES: Judge[] = [
     run(ev, p) {
       const summaries = Object.fromEntries(ev["bgp-summary"]!.map((e) => [nameOf(e), value<BgpSummary>(e)]));
       return bgp01({ summaries, peers: listParam(p.peers).map(canonicalIp) });
+    },
+  },
+  {
+    id: "BGP-03",
+    what: "a BFD session per router and peer is up, with the expected timers",
+    needs: [{ kind: "bfd", min: 1, max: 64, role: "one `show bfd peers [json]` per router, each file named after its router" }],
+    params: [
+      { name: "peers", required: true, help: "BFD peer addresses every router must have up, a,b,…" },
+      { name: "timers", required: false, help: "expected receive/transmit interval (ms) and detect multiplier, e.g. 300/300/3" },
+    ],
+    run(ev, p) {
+      const input: Parameters<typeof bgp03>[0] = { bfd: Object.fromEntries(ev.bfd!.map((e) => [nameOf(e), value<BfdView[]>(e)])), peers: listParam(p.peers).map(canonicalIp) };
+      if (p.timers !== undefined) {
+        const m = /^(\d+)\/(\d+)\/(\d+)$/.exec(p.timers);
+        if (!m) throw new CannotDecide(`--timers ${JSON.stringify(p.timers)}: expected rx/tx/multiplier, e.g. 300/300/3`);
+        input.timers = { receiveIntervalMs: Number(m[1]), transmitIntervalMs: Number(m[2]), detectMultiplier: Number(m[3]) };
+      }
+      return bgp03(input);
     },
   },
   {

@@ -20,6 +20,7 @@ import { parseXfrmPolicy, parseXfrmState } from "./xfrm.ts";
 import { parseCtrafficConnections, parseCtrafficStats } from "./ctraffic.ts";
 import { parseIpvsConnections } from "./ipvsadm.ts";
 import { parseMconnect } from "./mconnect.ts";
+import { parseBfdPeersText, parseBgpSummaryText } from "./frr.ts";
 
 const fx = (id: string, kind: "pass" | "fail", name: string) => loadFixture(id, kind, name).text;
 const XFRM_POLICY = "src 5.6.7.8/32 dst 1.2.3.4/32 \n\tdir out priority 375423 ptype main \n\ttmpl src 10.65.94.121 dst 10.123.123.4\n\t\tproto esp spi 0xc3f09b5d reqid 1 mode tunnel\n\t\tlevel required share any\n";
@@ -45,6 +46,8 @@ const PARSERS: [string, P, string[]][] = [
   ["ipvsadm -Lcn", parseIpvsConnections, [loadFormat("ipvsadm-Lcn.txt").text, loadFormat("proc-net-ip_vs_conn.txt").text]],
   ["ctraffic -analyze connections", parseCtrafficConnections, [loadFormat("ctraffic-analyze-connections.txt").text]],
   ["mconnect", parseMconnect, [loadFormat("mconnect.txt").text]],
+  ["show bgp summary (text)", parseBgpSummaryText, [loadFormat("frr-show-bgp-summary.txt").text]],
+  ["show bfd peers (text)", parseBfdPeersText, [loadFormat("frr-show-bfd-peers.txt").text]],
   ["describe events", (t, o) => parseDescribeEvents(t, undefined, o), [fx("NVIPAM-04", "fail", "describe-events.txt"), loadFormat("describe-pod-multiline-events.txt").text]],
 ];
 
