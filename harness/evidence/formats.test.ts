@@ -12,7 +12,7 @@ import { listFormats, loadFormat } from "./formats.ts";
 import { canonicalIp, sameIp } from "./parsers/common.ts";
 import { flowEntries, parseConntrack } from "./parsers/conntrack.ts";
 import { parseDescribeEvents } from "./parsers/events.ts";
-import { parseIptablesSave } from "./parsers/iptables-save.ts";
+import { parseIptablesList, parseIptablesSave } from "./parsers/iptables-save.ts";
 import { parseIpvsadm } from "./parsers/ipvsadm.ts";
 import { announcements, parseSpeakerLog, withdrawals } from "./parsers/metallb-speaker.ts";
 import { attachment, parseNetworkStatus } from "./parsers/network-status.ts";
@@ -279,5 +279,19 @@ describe("issue 11, lower priority: more formats real clusters print", () => {
     expect(v.ok).toBe(false);
     expect(v.reasons).toEqual(["frr1: BFD session with 10.0.2.4: status down (control detection time expired), down for 106 s"]);
     expect(() => parseBfdPeersText(text("frr-show-bfd-peers.txt").replace("Status: up", "Status: upp"))).toThrow(/status "upp" is not a BFD status/);
+  });
+
+  it("iptables -L -n: the listing read into the same rules as iptables-save; SVC-02 judges it", async () => {
+    await behaviour("SVC-02", "R");
+    const nat = parseIptablesList(text("kube-proxy-5-decimals.iptables-L-n.txt"), "nat");
+    const fromSave = parseIptablesSave(text("kube-proxy-5-decimals.iptables-save")).tables["nat"]!;
+    expect(Object.keys(nat.chains).sort()).toEqual(Object.keys(fromSave.chains).sort());
+    const svcRule = nat.chains["KUBE-SERVICES"]!.rules[1]!;
+    expect(svcRule).toMatchObject({ destination: { value: "10.96.140.21/32", negated: false }, protocol: { value: "tcp" }, target: { name: "KUBE-SVC-ECF5TUORC5E2ZCRD" } });
+    expect(nat.chains["KUBE-SERVICES"]!.rules[0]!.source).toEqual({ value: "10.244.0.0/16", negated: true });
+    expect(nat.chains["KUBE-SEP-2ZVXHLZ3RZIBPYD4"]!.rules[1]!.target!.options).toEqual([{ name: "--to-destination", args: ["10.244.1.4:8080"], negated: false }]);
+    const v = svc02({ save: { flavour: "unknown", warnings: [], tables: { nat } }, clusterIP: "10.96.140.21", port: 80 });
+    expect(v.ok, formatVerdict(v)).toBe(true);
+    expect(() => parseIptablesList(text("kube-proxy-5-decimals.iptables-L-n.txt").replace("tcp dpt:80", "tcp dpt:80 frobnicate"), "nat")).toThrow(/unknown match or target text "frobnicate"/);
   });
 });

@@ -21,6 +21,7 @@ describe("judge: evidence is recognised by its content", () => {
     [fx("ETP-05", "pass", "ext-local.iptables-S"), "iptables"],
     [fx("KLVS-01", "pass", "ipvsadm-Ln.txt"), "ipvs"],
     [fmt("proc-net-ip_vs.txt"), "ipvs"],
+    [fmt("kube-proxy-5-decimals.iptables-L-n.txt"), "iptables"],
     [fx("IPSEC-01", "pass", "conntrack.txt"), "conntrack"],
     [fmt("nf_conntrack-ipv6.txt"), "conntrack"],
     [fmt("conntrack-E-with-stderr.txt"), "conntrack"],
@@ -59,6 +60,7 @@ describe("judge: verdicts and exit codes", () => {
     const ok = judge("SVC-02", [fmt("kube-proxy-5-decimals.iptables-save", "node1.txt")], {});
     expect(ok.code, ok.out).toBe(0);
     expect(ok.out).toMatch(/^SVC-02: PASS\n/);
+    expect(judge("SVC-02", [fmt("kube-proxy-5-decimals.iptables-L-n.txt", "node1-L.txt")], {}).code).toBe(0);
     const bad = judge("svc-02", [fx("SVC-02", "fail", "wrong-probability.iptables-save")], { service: "10.43.180.238:80" });
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/probability 0\.33333333349, expected 1\/2/);

@@ -500,3 +500,176 @@ export function serviceRules(table: IptTable, address: string, port: number, pro
     (r) => matchesDestination(r, address) && r.protocol?.value === proto && !r.protocol.negated && dport(r) === port,
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// `iptables [-t table] -L -n [-v]`: the listing form, for evidence saved without -S or -save.
+//
+//   Chain KUBE-SVC-ECF5TUORC5E2ZCRD (1 references)
+//   target     prot opt source               destination
+//   KUBE-SEP-2ZVXHLZ3RZIBPYD4  all  --  0.0.0.0/0  0.0.0.0/0  /* default/web: */ statistic mode random probability 0.33332999982
+//
+// Rows become the same IptRule as iptables-save gives, for the match texts iptables prints for the
+// modules kube-proxy uses (comment, statistic, tcp/udp/sctp ports, addrtype, mark, conntrack/state,
+// set) and the targets' texts (DNAT/SNAT to:, MARK, MASQUERADE, REJECT). Any other text after the
+// destination is a ParseError naming it (tolerant mode: a warning, the rule skipped).
+
+const ANY = new Set(["0.0.0.0/0", "::/0"]);
+const LIST_PROTO = /^!?(all|tcp|udp|icmp|icmpv6|ipv6-icmp|sctp|udplite|dccp|esp|ah|gre|\d+)$/;
+
+function listAddress(line: Line, s: string, what: string): { value: string; negated: boolean } | undefined {
+  const negated = s.startsWith("!");
+  const v = negated ? s.slice(1) : s;
+  if (ANY.has(v) && !negated) return undefined;
+  cidr(P, line, v, what);
+  const bare = /\//.test(v) ? v : `${v}/${v.includes(":") ? 128 : 32}`;
+  return { value: canonicalCidr(bare), negated };
+}
+
+function listExtras(line: Line, rule: IptRule, words: string[]): void {
+  const fail = (d: string): never => {
+    throw new ParseError(P, line.no, line.text, d);
+  };
+  const mod = (name: string, implicit = false): IptMatch => {
+    const m = { module: name, implicit, options: [] as IptOption[] };
+    rule.matches.push(m);
+    return m;
+  };
+  const tgtOpt = (name: string, args: string[]): void => {
+    if (!rule.target) fail(`${name} text on a rule without a target`);
+    rule.target!.options.push({ name, args, negated: false });
+  };
+  let i = 0;
+  while (i < words.length) {
+    const w = words[i]!;
+    let m: RegExpExecArray | null;
+    if (w === "/*") {
+      const end = words.indexOf("*/", i + 1);
+      if (end < 0) fail("unterminated /* comment */");
+      mod("comment").options.push({ name: "--comment", args: [words.slice(i + 1, end).join(" ")], negated: false });
+      i = end + 1;
+    } else if (w === "statistic" && words[i + 1] === "mode" && words[i + 2] === "random" && words[i + 3] === "probability" && /^\d+(\.\d+)?$/.test(words[i + 4] ?? "")) {
+      const s = mod("statistic");
+      s.options.push({ name: "--mode", args: ["random"], negated: false }, { name: "--probability", args: [words[i + 4]!], negated: false });
+      i += 5;
+    } else if (/^(tcp|udp|sctp|udplite|dccp)$/.test(w)) {
+      const p = mod(w, rule.protocol?.value === w);
+      i++;
+      while (i < words.length && (m = /^(!)?(dpt|spt|dpts|spts):(\S+)$/.exec(words[i]!))) {
+        p.options.push({ name: m[2]!.startsWith("d") ? "--dport" : "--sport", args: [m[3]!], negated: m[1] !== undefined });
+        i++;
+      }
+      while (i < words.length && /^(flags:\S+|option=\d+)$/.test(words[i]!)) i++;
+    } else if (w === "ADDRTYPE" && words[i + 1] === "match") {
+      const a = mod("addrtype");
+      i += 2;
+      while (i < words.length && (m = /^(src|dst)-type$/.exec(words[i]!))) {
+        const neg = words[i + 1] === "!";
+        const v = words[i + (neg ? 2 : 1)];
+        if (!v || !/^[A-Z]+$/.test(v)) fail(`${m[1]}-type without a type`);
+        a.options.push({ name: `--${m[1]}-type`, args: [v!], negated: neg });
+        i += neg ? 3 : 2;
+        if (words[i] === "limit-in" || words[i] === "limit-out") i++;
+      }
+    } else if (w === "mark" && words[i + 1] === "match") {
+      const neg = words[i + 2] === "!";
+      const v = words[i + (neg ? 3 : 2)];
+      if (!v || !/^0x[0-9a-f]+(\/0x[0-9a-f]+)?$/.test(v)) fail("mark match without a mark");
+      mod("mark").options.push({ name: "--mark", args: [v!], negated: neg });
+      i += neg ? 4 : 3;
+    } else if ((w === "ctstate" || w === "state") && /^[A-Z,]+$/.test(words[i + 1] ?? "")) {
+      mod(w === "ctstate" ? "conntrack" : "state").options.push({ name: w === "ctstate" ? "--ctstate" : "--state", args: [words[i + 1]!], negated: false });
+      i += 2;
+    } else if (w === "match-set" && words[i + 1] && /^(src|dst)(,(src|dst))*$/.test(words[i + 2] ?? "")) {
+      mod("set").options.push({ name: "--match-set", args: [words[i + 1]!, words[i + 2]!], negated: false });
+      i += 3;
+    } else if ((m = /^to:(\S+)$/.exec(w))) {
+      tgtOpt(rule.target?.name === "SNAT" ? "--to-source" : "--to-destination", [canonicalHostPort(m[1]!)]);
+      i++;
+    } else if (w === "MARK" && /^(or|xset|set|and|xor)$/.test(words[i + 1] ?? "") && words[i + 2]) {
+      tgtOpt(`--${words[i + 1] === "xset" ? "set-xmark" : `${words[i + 1]}-mark`}`, [words[i + 2]!]);
+      i += 3;
+    } else if (w === "random-fully" || w === "random" || w === "persistent") {
+      tgtOpt(`--${w}`, []);
+      i++;
+    } else if (w === "masq" && words[i + 1] === "ports:" && words[i + 2]) {
+      tgtOpt("--to-ports", [words[i + 2]!]);
+      i += 3;
+    } else if (w === "reject-with" && words[i + 1]) {
+      tgtOpt("--reject-with", [words[i + 1]!]);
+      i += 2;
+    } else fail(`unknown match or target text ${JSON.stringify(words.slice(i).join(" ").slice(0, 60))}`);
+  }
+}
+
+/** Parse `iptables [-t table] -L -n [-v] [-x]` output into one table (name as given: -L does not print it). */
+export function parseIptablesList(text: string, tableName = "filter", opts?: ParseOptions): IptTable {
+  const chains: Record<string, IptChain> = {};
+  let chain: IptChain | undefined;
+  let cols: string[] | undefined;
+  for (const line of splitLines(text)) {
+    if (line.text.trim() === "") continue;
+    lineStep(opts, line, () => {
+      const t = line.text;
+      if (opts?.tolerant && ELISION.test(t)) throw new ParseError(P, line.no, t, "elision or comment in a pasted excerpt");
+      let m = /^Chain (\S+) \((?:policy (ACCEPT|DROP|RETURN|QUEUE)(?: (\d+) packets, (\d+) bytes)?|(\d+) references)\)$/.exec(t.trim());
+      if (m) {
+        if (!CHAIN_NAME.test(m[1]!)) throw new ParseError(P, line.no, t, "bad chain name");
+        if (chains[m[1]!]) throw new ParseError(P, line.no, t, `chain ${m[1]} listed twice`);
+        chain = chains[m[1]!] = { name: m[1]!, policy: m[2] ?? null, rules: [] };
+        if (m[3] !== undefined) chain.counters = { packets: Number(m[3]), bytes: Number(m[4]) };
+        cols = undefined;
+        return;
+      }
+      if (!chain) throw new ParseError(P, line.no, t, 'line before any "Chain" header');
+      const w = t.trim().split(/\s+/);
+      if (w.join(" ") === "target prot opt source destination" || w.join(" ") === "pkts bytes target prot opt in out source destination") {
+        cols = w;
+        return;
+      }
+      if (!cols) throw new ParseError(P, line.no, t, "rule before the column header");
+      const verbose = cols[0] === "pkts";
+      // the target column is empty for a rule without a target: the row then starts with prot
+      const hasTarget = !LIST_PROTO.test(w[verbose ? 2 : 0] ?? "");
+      let k = 0;
+      const rule: IptRule = { table: tableName, chain: chain!.name, raw: t, line: line.no, matches: [] };
+      if (verbose) {
+        const num = (x: string | undefined): number => {
+          const mm = x === undefined ? null : /^(\d+)([KMGT])?$/.exec(x);
+          if (!mm) throw new ParseError(P, line.no, t, `counter "${x ?? ""}" is not a count`);
+          return Number(mm[1]) * ({ K: 1e3, M: 1e6, G: 1e9, T: 1e12 }[mm[2] as "K"] ?? 1);
+        };
+        rule.counters = { packets: num(w[0]), bytes: num(w[1]) };
+        k = 2;
+      }
+      if (hasTarget) {
+        const name = w[k]!;
+        if (!CHAIN_NAME.test(name)) throw new ParseError(P, line.no, t, `bad target ${JSON.stringify(name)}`);
+        rule.target = { kind: "jump", name, options: [] };
+        k++;
+      }
+      const prot = w[k], opt = w[k + 1];
+      if (!prot || !LIST_PROTO.test(prot)) throw new ParseError(P, line.no, t, `prot "${prot ?? ""}" unreadable`);
+      if (!opt || !/^(--|-f|!f)$/.test(opt)) throw new ParseError(P, line.no, t, `opt "${opt ?? ""}" unreadable`);
+      if (prot !== "all") rule.protocol = { value: prot.replace(/^!/, ""), negated: prot.startsWith("!") };
+      if (opt !== "--") rule.fragment = { negated: opt === "!f" };
+      k += 2;
+      if (verbose) {
+        const [inIf, outIf] = [w[k], w[k + 1]];
+        if (inIf === undefined || outIf === undefined) throw new ParseError(P, line.no, t, "in/out columns missing");
+        if (inIf !== "*") rule.inInterface = { value: inIf.replace(/^!/, ""), negated: inIf.startsWith("!") };
+        if (outIf !== "*") rule.outInterface = { value: outIf.replace(/^!/, ""), negated: outIf.startsWith("!") };
+        k += 2;
+      }
+      const [src, dst] = [w[k], w[k + 1]];
+      if (src === undefined || dst === undefined) throw new ParseError(P, line.no, t, "source/destination missing (truncated line?)");
+      const s = listAddress(line, src, "source"), d = listAddress(line, dst, "destination");
+      if (s) rule.source = s;
+      if (d) rule.destination = d;
+      listExtras(line, rule, w.slice(k + 2));
+      chain!.rules.push(rule);
+    });
+  }
+  if (opts?.tolerant && Object.keys(chains).length === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "chain");
+  if (Object.keys(chains).length === 0) throw new ParseError(P, undefined, text.slice(0, 200), 'no "Chain" header');
+  return check(P, iptTableSchema, { name: tableName, chains });
+}

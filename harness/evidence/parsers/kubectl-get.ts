@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { check, isIpAddress, lines, splitHostPort, structuredDocuments } from "./common.ts";
+import { canonicalIp, check, isIpAddress, lines, splitHostPort, structuredDocuments } from "./common.ts";
 
 export interface KubectlTable {
   columns: string[];
@@ -259,7 +259,7 @@ const K8sName = z.string().regex(NAME);
 const Meta = z.object({ name: K8sName, namespace: K8sName.optional(), labels: z.record(z.string(), z.string()).optional(), uid: z.string().optional() });
 
 const EndpointAddress = z.object({
-  ip: z.string().refine(isIpAddress, "not an IP address"),
+  ip: z.string().refine(isIpAddress, "not an IP address").transform(canonicalIp),
   nodeName: z.string().optional(),
   hostname: z.string().optional(),
   targetRef: z.object({ kind: z.string(), name: z.string(), namespace: z.string().optional() }).partial().optional(),

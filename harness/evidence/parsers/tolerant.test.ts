@@ -11,7 +11,7 @@ import { parseTolerant, parseWith, tolerantNote, type ParseOptions } from "./com
 import { parseConntrack } from "./conntrack.ts";
 import { parseDescribeEvents } from "./events.ts";
 import { fuzz } from "./fuzz-util.ts";
-import { parseIptablesS, parseIptablesSave } from "./iptables-save.ts";
+import { parseIptablesList, parseIptablesS, parseIptablesSave } from "./iptables-save.ts";
 import { parseIpvsadm, parseIpvsadmStats } from "./ipvsadm.ts";
 import { parseSpeakerLog } from "./metallb-speaker.ts";
 import { parseArpNa, parseIpNeighText } from "./neigh.ts";
@@ -37,6 +37,7 @@ const PARSERS: [string, P, string[]][] = [
   ["ipvsadm --stats", parseIpvsadmStats, [IPVS_STATS]],
   ["iptables-save", parseIptablesSave, [fx("SVC-02", "pass", "nginx-service-3ep.iptables-save"), loadFormat("kube-proxy-xlb.iptables-save").text]],
   ["iptables -S", (t, o) => parseIptablesS(t, "nat", o), [fx("ETP-05", "pass", "ext-local.iptables-S")]],
+  ["iptables -L -n", (t, o) => parseIptablesList(t, "nat", o), [loadFormat("kube-proxy-5-decimals.iptables-L-n.txt").text]],
   ["xfrm state", parseXfrmState, [fx("IPSEC-01", "pass", "xfrm-state.txt")]],
   ["xfrm policy", parseXfrmPolicy, [XFRM_POLICY]],
   ["ip neigh", parseIpNeighText, [fx("MLB-02", "pass", "ip-neigh-vip100.txt")]],
