@@ -16,7 +16,7 @@ import { parseIptablesList, parseIptablesSave } from "./parsers/iptables-save.ts
 import { parseIpvsadm } from "./parsers/ipvsadm.ts";
 import { announcements, parseSpeakerLog, withdrawals } from "./parsers/metallb-speaker.ts";
 import { attachment, parseNetworkStatus } from "./parsers/network-status.ts";
-import { duplicateSas, findChild, parseSwanctlSas } from "./parsers/swanctl.ts";
+import { duplicateSas, findChild, parseIpsecStatusall, parseSwanctlSas } from "./parsers/swanctl.ts";
 import { parseCtrafficConnections, parseCtrafficStats } from "./parsers/ctraffic.ts";
 import { bgpVrfs, parseBfdPeersText, parseBgpSummary, parseBgpSummaryText } from "./parsers/frr.ts";
 import { parseIpvsConnections } from "./parsers/ipvsadm.ts";
@@ -293,5 +293,17 @@ describe("issue 11, lower priority: more formats real clusters print", () => {
     const v = svc02({ save: { flavour: "unknown", warnings: [], tables: { nat } }, clusterIP: "10.96.140.21", port: 80 });
     expect(v.ok, formatVerdict(v)).toBe(true);
     expect(() => parseIptablesList(text("kube-proxy-5-decimals.iptables-L-n.txt").replace("tcp dpt:80", "tcp dpt:80 frobnicate"), "nat")).toThrow(/unknown match or target text "frobnicate"/);
+  });
+
+  it("ipsec statusall (stroke): the same IKE/CHILD SA records as swanctl --list-sas; IPSEC-05 judges them", async () => {
+    await behaviour("IPSEC-05", "R");
+    const sas = parseIpsecStatusall(text("ipsec-statusall.txt"));
+    expect(sas).toHaveLength(1);
+    expect(sas[0]).toMatchObject({ name: "home", uniqueId: 1, state: "ESTABLISHED", version: 2, spiI: "7e1c8d6b6a09a9a5", initiator: true, establishedSecsAgo: 7, reauthInSecs: 3360, local: { host: "192.168.0.100", id: "carol@strongswan.org" }, remote: { host: "192.168.0.1" } });
+    expect(sas[0]!.children[0]).toMatchObject({ name: "home", state: "INSTALLED", mode: "TUNNEL", reqid: 1, protocol: "ESP", in: { spi: "c92a2f0e", bytes: 84, packets: 1, lastUseSecs: 2 }, out: { spi: "c4ea0b8d", bytes: 84 }, localTs: ["10.3.0.1/32"], remoteTs: ["10.1.0.0/16"], rekeyInSecs: 3360 });
+    const before = parseIpsecStatusall(text("ipsec-statusall.txt").replace(/84 bytes_(i|o) \(1 pkt, 2s ago\)/g, "0 bytes_$1"));
+    const v = ipsec05({ sas: { before, after: sas, child: "home" }, client: { sent: 1, received: 1 } });
+    expect(v.ok, formatVerdict(v)).toBe(true);
+    expect(() => parseIpsecStatusall(text("ipsec-statusall.txt").replace("INSTALLED, TUNNEL", "INSTALED, TUNNEL"))).toThrow(/unknown CHILD_SA state INSTALED/);
   });
 });

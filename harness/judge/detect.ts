@@ -16,14 +16,14 @@ import { parseArpNa, parseIpNeighText } from "../evidence/parsers/neigh.ts";
 import { parseIpamPrefixes } from "../evidence/parsers/meridio-ipam.ts";
 import { parseNetworkStatus } from "../evidence/parsers/network-status.ts";
 import { parseIPPools } from "../evidence/parsers/nvipam.ts";
-import { parseSwanctlSas } from "../evidence/parsers/swanctl.ts";
+import { parseIpsecStatusall, parseSwanctlSas } from "../evidence/parsers/swanctl.ts";
 import { parseXfrmPolicy, parseXfrmState } from "../evidence/parsers/xfrm.ts";
 
 export const KINDS = {
   iptables: "iptables-save, iptables -t nat -S or -L -n, or rules grepped from them",
   ipvs: "ipvsadm -Ln, or /proc/net/ip_vs",
   conntrack: "conntrack -L / -E, or /proc/net/nf_conntrack",
-  swanctl: "swanctl --list-sas",
+  swanctl: "swanctl --list-sas, or ipsec statusall / ipsec status",
   "xfrm-state": "ip xfrm state",
   "xfrm-policy": "ip xfrm policy",
   "speaker-log": "kubectl logs of a MetalLB speaker",
@@ -78,6 +78,7 @@ export function detect(text: string): { kind: EvidenceKind; read: Reader } | und
   if (/^BFD Peers?:$/.test(first)) return { kind: "bfd", read: parseBfdPeersText };
   if (/^Chain \S+ \((policy \w+|\d+ references)/.test(first)) return { kind: "iptables", read: iptablesL };
   if (any(/^Events:/)) return { kind: "describe-events", read: (t, o) => parseDescribeEvents(t, undefined, o) };
+  if (/^Status of IKE charon daemon/.test(first) || any(/^Security Associations \(\d+ up, \d+ connecting\):$/)) return { kind: "swanctl", read: parseIpsecStatusall };
   if (any(/^\S[^:]*: #\d+, [A-Z]+, IKEv\d/)) return { kind: "swanctl", read: parseSwanctlSas };
   if (ls.filter((l) => /^(\[\d+:\d+\] )?-[PNA] \S+/.test(l)).length >= Math.max(1, ls.length / 2)) return { kind: "iptables", read: iptablesS };
   if (any(/^\s*(\[\d+\.\d+\]\s+)?(\[(NEW|UPDATE|DESTROY)\]\s+)?(ipv[46]\s+\d+\s+)?(tcp|udp|sctp|icmp|icmpv6|gre|dccp|udplite)\s+\d+\s.*\bsrc=/)) return { kind: "conntrack", read: parseConntrack };

@@ -347,3 +347,120 @@ export function findChild(sas: SwanctlSas, childName: string): { ike: IkeSa; chi
   const duplicates = duplicateSas(sas).filter((d) => d.includes(`named ${childName} (`) || d.includes(`named ${pick.ike.name} (`));
   return { ...pick, duplicates };
 }
+
+// ---------------------------------------------------------------------------------------------
+// `ipsec statusall` / `ipsec status` (the stroke interface of strongSwan 5.x), read into the same
+// IKE/CHILD SA records, so the IPSEC oracles judge either:
+//
+//   Security Associations (1 up, 0 connecting):
+//           home[1]: ESTABLISHED 7 seconds ago, 192.168.0.100[carol@strongswan.org]...192.168.0.1[moon.strongswan.org]
+//           home[1]: IKEv2 SPIs: 7e1c8d6b6a09a9a5_i* c3c2d3c7f5a8b6e8_r, public key reauthentication in 56 minutes
+//           home[1]: IKE proposal: AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_3072
+//           home{1}:  INSTALLED, TUNNEL, reqid 1, ESP SPIs: c92a2f0e_i c4ea0b8d_o
+//           home{1}:  AES_GCM_16_128, 84 bytes_i (1 pkt, 2s ago), 84 bytes_o (1 pkt, 2s ago), rekeying in 56 minutes
+//           home{1}:   10.3.0.1/32 === 10.1.0.0/16
+//
+// The sections before it (daemon status, listening addresses, configured connections) are
+// recognised by their headings and indentation and not read. A CHILD SA belongs to the IKE SA
+// printed before it.
+
+const UNIT_SECS: Record<string, number> = { second: 1, seconds: 1, minute: 60, minutes: 60, hour: 3600, hours: 3600, day: 86400, days: 86400 };
+const strokeSecs = (n: string, unit: string): number => Number(n) * (UNIT_SECS[unit] ?? NaN);
+
+export function parseIpsecStatusall(text: string, opts?: ParseOptions): SwanctlSas {
+  const PS = "ipsec-statusall";
+  const sas: IkeSa[] = [];
+  let section: "daemon" | "listening" | "connections" | "sas" | undefined;
+  const children = new Map<string, ChildSa>();
+  for (const line of splitLines(text)) {
+    const t = line.text;
+    if (t.trim() === "") continue;
+    lineStep(opts, line, () => {
+      const fail = (d: string): never => {
+        throw new ParseError(PS, line.no, t, d);
+      };
+      let m: RegExpExecArray | null;
+      if (opts?.tolerant && ELISION.test(t)) fail("elision or comment in a pasted excerpt");
+      if (/^Status of IKE charon daemon \(.*\):$/.test(t)) return void (section = "daemon");
+      if (t === "Listening IP addresses:") return void (section = "listening");
+      if (t === "Connections:") return void (section = "connections");
+      if (/^Security Associations \(\d+ up, \d+ connecting\):$/.test(t)) return void (section = "sas");
+      if (!/^\s/.test(t)) fail("unrecognised heading");
+      if (section === "daemon" || section === "connections") return; // not read
+      if (section === "listening") {
+        if (!isIpAddress(t.trim())) fail("not a listening address");
+        return;
+      }
+      if (section !== "sas") fail("line before any section heading");
+      if (t.trim() === "none") return;
+      const ikeLine = /^\s+([^\s[{]+)\[(\d+)\]: (.*)$/.exec(t);
+      if (ikeLine) {
+        const [, name, idText, rest] = ikeLine as unknown as [string, string, string, string];
+        const id = uint(PS, line, idText, "unique id");
+        let ike = sas.find((x) => x.name === name && x.uniqueId === id);
+        if ((m = /^([A-Z]+)(?: (\d+) (seconds?|minutes?|hours?|days?) ago)?, (\S+)\[(.*?)\]\.\.\.(\S+)\[(.*?)\]$/.exec(rest))) {
+          if (ike) fail(`IKE_SA ${name}[${id}] listed twice`);
+          if (!(IKE_STATES as readonly string[]).includes(m[1]!)) fail(`unknown IKE_SA state ${m[1]}`);
+          ike = { name, uniqueId: id, state: m[1] as IkeSa["state"], version: 0, spiI: "", spiR: "", local: { id: m[5]!, host: canonicalIp(m[4]!), vips: [] }, remote: { id: m[7]!, host: canonicalIp(m[6]!), vips: [] }, tasks: { queued: [], active: [], passive: [] }, children: [] };
+          if (m[2] !== undefined) ike.establishedSecsAgo = strokeSecs(m[2], m[3]!);
+          sas.push(ike);
+          return;
+        }
+        if (!ike) fail(`IKE_SA ${name}[${id}] detail before its state line`);
+        const cur = ike!;
+        if ((m = /^IKEv(\d) SPIs: ([0-9a-f]{16})_i(\*?) ([0-9a-f]{16})_r(\*?)(?:, (.*))?$/.exec(rest))) {
+          cur.version = Number(m[1]);
+          cur.spiI = m[2]!;
+          cur.spiR = m[4]!;
+          cur.initiator = m[3] === "*";
+          const tm = /(rekeying|reauthentication) in (\d+) (seconds?|minutes?|hours?|days?)$/.exec(m[6] ?? "");
+          if (tm) cur[tm[1] === "rekeying" ? "rekeyInSecs" : "reauthInSecs"] = strokeSecs(tm[2]!, tm[3]!);
+          return;
+        }
+        if ((m = /^IKE proposal: (\S+)$/.exec(rest))) return void (cur.proposal = m[1]!);
+        if (/^(Tasks (queued|active|passive)|Remote (EAP|XAuth) identity|Remote\s+\S+ identity|peer supports .*|local\s+.*|remote\s+.*): ?.*$/.test(rest)) return;
+        fail("unrecognised IKE_SA line");
+      }
+      const childLine = /^\s+([^\s[{]+)\{(\d+)\}:\s+(.*)$/.exec(t);
+      if (!childLine) fail("unrecognised Security Associations line");
+      const [, cname, cidText, crest] = childLine as unknown as [string, string, string, string];
+      const key = `${cname}{${cidText}}`;
+      let child = children.get(key);
+      if ((m = /^([A-Z]+), ([A-Z]+)(-in-UDP)?, reqid (\d+), (ESP|AH)(?: in UDP)? SPIs: ([0-9a-f]{8})_i ([0-9a-f]{8})_o(?:, IPCOMP CPIs: \S+ \S+)?$/.exec(crest))) {
+        if (child) fail(`CHILD_SA ${key} listed twice`);
+        const ike = sas[sas.length - 1];
+        if (!ike) fail(`CHILD_SA ${key} before any IKE_SA`);
+        if (!(CHILD_STATES as readonly string[]).includes(m[1]!)) fail(`unknown CHILD_SA state ${m[1]}`);
+        child = { name: cname, uniqueId: uint(PS, line, cidText, "unique id"), reqid: Number(m[4]), state: m[1] as ChildSa["state"], mode: m[2]!, udpEncap: m[3] !== undefined || / in UDP SPIs/.test(crest), protocol: m[5]!, proposal: "", in: { spi: m[6]!, bytes: 0, packets: 0 }, out: { spi: m[7]!, bytes: 0, packets: 0 }, localTs: [], remoteTs: [] };
+        children.set(key, child);
+        ike!.children.push(child);
+        return;
+      }
+      if (!child) fail(`CHILD_SA ${key} detail before its state line`);
+      const c = child!;
+      if ((m = /^(\S+), (\d+) bytes_i(?: \((\d+) pkts?, (\d+)s ago\))?, (\d+) bytes_o(?: \((\d+) pkts?, (\d+)s ago\))?(?:, (rekeying|expires) in (\d+) (seconds?|minutes?|hours?|days?))?$/.exec(crest))) {
+        c.proposal = m[1]!;
+        c.in.bytes = Number(m[2]);
+        c.in.packets = Number(m[3] ?? 0);
+        if (m[4] !== undefined) c.in.lastUseSecs = Number(m[4]);
+        c.out.bytes = Number(m[5]);
+        c.out.packets = Number(m[6] ?? 0);
+        if (m[7] !== undefined) c.out.lastUseSecs = Number(m[7]);
+        if (m[8] === "rekeying") c.rekeyInSecs = strokeSecs(m[9]!, m[10]!);
+        if (m[8] === "expires") c.expiresInSecs = strokeSecs(m[9]!, m[10]!);
+        return;
+      }
+      if ((m = /^(\S+(?: \S+)*) === (\S+(?: \S+)*)$/.exec(crest))) {
+        c.localTs = m[1]!.split(" ");
+        c.remoteTs = m[2]!.split(" ");
+        return;
+      }
+      fail("unrecognised CHILD_SA line");
+    });
+  }
+  if (sas.length === 0 && section === undefined) {
+    if (opts?.tolerant && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(PS, opts, "section or SA");
+    throw new ParseError(PS, undefined, text.slice(0, 200), 'no "Security Associations" section (ipsec statusall / ipsec status)');
+  }
+  return check(PS, swanctlSasSchema, sas);
+}

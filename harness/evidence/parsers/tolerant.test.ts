@@ -15,7 +15,7 @@ import { parseIptablesList, parseIptablesS, parseIptablesSave } from "./iptables
 import { parseIpvsadm, parseIpvsadmStats } from "./ipvsadm.ts";
 import { parseSpeakerLog } from "./metallb-speaker.ts";
 import { parseArpNa, parseIpNeighText } from "./neigh.ts";
-import { parseSwanctlSas } from "./swanctl.ts";
+import { parseIpsecStatusall, parseSwanctlSas } from "./swanctl.ts";
 import { parseXfrmPolicy, parseXfrmState } from "./xfrm.ts";
 import { parseCtrafficConnections, parseCtrafficStats } from "./ctraffic.ts";
 import { parseIpvsConnections } from "./ipvsadm.ts";
@@ -43,6 +43,7 @@ const PARSERS: [string, P, string[]][] = [
   ["ip neigh", parseIpNeighText, [fx("MLB-02", "pass", "ip-neigh-vip100.txt")]],
   ["arp -na", parseArpNa, [fx("MLB-05", "pass", "arp-na.txt")]],
   ["swanctl", parseSwanctlSas, [fx("IPSEC-01", "pass", "sas-after.swanctl"), loadFormat("swanctl-5.8-list-sas.txt").text]],
+  ["ipsec statusall", parseIpsecStatusall, [loadFormat("ipsec-statusall.txt").text]],
   ["metallb speaker", parseSpeakerLog, [fx("MLB-05", "pass", "speaker.jsonl"), loadFormat("metallb-speaker-gokit.log").text]],
   ["ipvsadm -Lcn", parseIpvsConnections, [loadFormat("ipvsadm-Lcn.txt").text, loadFormat("proc-net-ip_vs_conn.txt").text]],
   ["ctraffic -analyze connections", parseCtrafficConnections, [loadFormat("ctraffic-analyze-connections.txt").text]],
