@@ -118,3 +118,15 @@ describe("pasted excerpts give a result with warnings instead of nothing", () =>
     expect(parseXfrmPolicy(doc)[0]!.templates[0]!.spi).toBe("0xc3f09b5d");
   });
 });
+
+describe("fuzz: parsers of one JSON document with a tolerant preamble", () => {
+  it("ctraffic statistics after -monitor lines: strict and tolerant give a result or a ParseError", () => {
+    const samples = [loadFormat("ctraffic-monitor-then-stats.txt").text];
+    for (const tolerant of [false, true]) {
+      const r = fuzz(samples, (t) => parseWith(parseCtrafficStats, t, { tolerant }), () => undefined, 200, 21);
+      expect(r.bad.slice(0, 2)).toEqual([]);
+    }
+    expect(parseTolerant(parseCtrafficStats, `...\n${samples[0]}`).warnings.map((w) => w.line)).toEqual([1]);
+  });
+});
+
