@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { etp05, extChainFor } from "../oracles/etp.ts";
 import { ipsec05 } from "../oracles/ipsec.ts";
-import { svc02 } from "../oracles/svc.ts";
+import { probabilityMatches, svc02 } from "../oracles/svc.ts";
 import { formatVerdict } from "../oracles/verdict.ts";
 import { behaviour } from "../report/allure.ts";
 import { listFormats, loadFormat } from "./formats.ts";
@@ -100,6 +100,22 @@ describe("issue 11 item 3: SVC-02 judges --probability to the precision it was w
     // 1/4 is never accepted for 1/3 or 1/2, whatever the writer's precision
     const wrong = text("kube-proxy-5-decimals.iptables-save").replace("0.50000000000", "0.25000000000");
     expect(svc02({ save: parseIptablesSave(wrong), clusterIP: "10.96.140.21", port: 80 }).ok).toBe(false);
+  });
+
+  it("probabilityMatches: each writer's rounding, exact values, and never a neighbouring 1/k", () => {
+    expect(probabilityMatches("0.33333333349", 3)).toMatchObject({ ok: true, writer: 10 });
+    expect(probabilityMatches("0.33332999982", 3)).toMatchObject({ ok: true, writer: 5 });
+    expect(probabilityMatches("0.3333333333", 3)).toMatchObject({ ok: true, writer: 10 });
+    expect(probabilityMatches("0.33333", 3)).toMatchObject({ ok: true, writer: 5 });
+    expect(probabilityMatches("0.5", 2)).toMatchObject({ ok: true });
+    expect(probabilityMatches("0.3", 3)).toEqual({ ok: false, expected: "only 1 decimal(s) printed: kube-proxy writes 10 (older versions 5)" });
+    for (let k = 2; k <= 40; k++) {
+      for (const w of [5, 10]) {
+        const printed = (Math.round(Number((1 / k).toFixed(w)) * 2 ** 31) / 2 ** 31).toFixed(11); // as iptables-save prints it
+        expect(probabilityMatches(printed, k).ok, `1/${k} written with ${w} decimals`).toBe(true);
+        expect(probabilityMatches(printed, k + 1).ok, `1/${k} is not 1/${k + 1}`).toBe(false);
+      }
+    }
   });
 });
 

@@ -176,11 +176,13 @@ export function probabilityMatches(printed: string, k: number): { ok: boolean; w
   const decimals = /\.(\d+)$/.exec(printed)?.[1]?.length ?? 0;
   const quantum = 0.5 * 10 ** -decimals + (decimals >= 11 ? 2 ** -31 : 0) + 1e-15;
   const want = 1 / k;
+  if (Math.abs(p - want) <= 1e-12) return { ok: true, writer: decimals, expected: printed }; // exact (0.5, 0.25)
   for (const w of WRITERS) {
     if (decimals < w && decimals < 11) continue; // a 5-decimal text cannot hold a 10-decimal writer's value
     if (Math.abs(p - Number(want.toFixed(w))) <= quantum) return { ok: true, writer: w, expected: `${want.toFixed(w)}` };
   }
   const forms = WRITERS.filter((w) => decimals >= 11 || decimals >= w).map((w) => (w === 10 ? `${want.toFixed(w)} as kube-proxy writes it` : `${want.toFixed(w)} as older versions wrote it`));
+  if (forms.length === 0) return { ok: false, expected: `only ${decimals} decimal(s) printed: kube-proxy writes 10 (older versions 5)` };
   return { ok: false, expected: `${forms.join(", or ")}; ${decimals} decimals printed, so ±${quantum.toPrecision(2)}` };
 }
 
