@@ -8,11 +8,12 @@ import { ipsec05 } from "../oracles/ipsec.ts";
 import { probabilityMatches, svc02 } from "../oracles/svc.ts";
 import { formatVerdict } from "../oracles/verdict.ts";
 import { behaviour } from "../report/allure.ts";
+import { loadFixture } from "./fixtures.ts";
 import { listFormats, loadFormat } from "./formats.ts";
 import { canonicalIp, sameIp } from "./parsers/common.ts";
 import { flowEntries, parseConntrack } from "./parsers/conntrack.ts";
 import { parseDescribeEvents } from "./parsers/events.ts";
-import { parseIptablesList, parseIptablesSave } from "./parsers/iptables-save.ts";
+import { parseIptablesList, parseIptablesS, parseIptablesSave } from "./parsers/iptables-save.ts";
 import { parseIpvsadm } from "./parsers/ipvsadm.ts";
 import { announcements, parseSpeakerLog, withdrawals } from "./parsers/metallb-speaker.ts";
 import { attachment, parseNetworkStatus } from "./parsers/network-status.ts";
@@ -152,6 +153,23 @@ describe("issue 11 item 4: ETP-05 on the KUBE-XLB/KUBE-SVC era (kube-proxy befor
     expect(asCluster.reasons[0]).toBe("KUBE-FW-4N57TFCL4MD7ZTDA jumps to KUBE-XLB-4N57TFCL4MD7ZTDA: that is the Local shape");
     const lostEp = etp05({ nat: nat(), policy: "Local", extChain: "KUBE-XLB-4N57TFCL4MD7ZTDA", podCidr: "10.244.0.0/16", localEndpoints: ["10.244.0.12:8080", "10.244.0.13:8080"] });
     expect(lostEp.reasons).toContain("KUBE-XLB-4N57TFCL4MD7ZTDA misses the local endpoint 10.244.0.13:8080");
+  });
+});
+
+describe("issue 11 item 4, the KUBE-EXT era's counterpart: a node without local endpoints", () => {
+  it("ETP-05 passes a Local KUBE-EXT chain without the KUBE-SVL jump only when this node has no endpoint", async () => {
+    await behaviour("ETP-05", "R");
+    // kube-proxy ≥ 1.24 writes no "-j KUBE-SVL-…" when the node has no local endpoint (the filter table drops)
+    const noSvl = loadFixture("ETP-05", "pass", "ext-local.iptables-S").text.split("\n").filter((l) => !/^-A KUBE-EXT-\S+ .*-j KUBE-SVL-/.test(l)).join("\n");
+    const nat = parseIptablesS(noSvl, "nat");
+    const input = { nat, policy: "Local" as const, extChain: "KUBE-EXT-W47NQ5DDJKUWFTVY", podCidr: "10.42.0.0/16" };
+    const none = etp05({ ...input, localEndpoints: [] });
+    expect(none.ok, formatVerdict(none)).toBe(true);
+    expect(none.reasons[0]).toMatch(/no endpoint on this node: .*and no jump to KUBE-SVL-W47NQ5DDJKUWFTVY: external traffic is dropped here/);
+    expect(none.reasons).toContain("chains judged as the KUBE-EXT/KUBE-SVL era (kube-proxy 1.24 and later)");
+    const some = etp05({ ...input, localEndpoints: ["10.42.0.25:8080"] });
+    expect(some.ok).toBe(false);
+    expect(some.reasons[0]).toMatch(/has 3 rules, expected 4/);
   });
 });
 
