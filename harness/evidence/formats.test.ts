@@ -183,12 +183,27 @@ describe("issue 11 item 5: MetalLB speaker logs of go-kit-era speakers", () => {
     expect(withdrawals(log, "172.18.255.200").map((e) => e.service)).toEqual(["default/nginx"]);
   });
 
+  it("reads what kubectl logs --timestamps and --prefix put before each line", () => {
+    const lines = text("metallb-speaker-gokit.log").trim().split("\n");
+    const prefixed = lines.map((l, i) => `[pod/speaker-x7k2p/speaker] 2022-03-10T08:0${i}:00.123456789Z ${l}`).join("\n");
+    expect(parseSpeakerLog(prefixed).map((e) => e.event)).toEqual(parseSpeakerLog(lines.join("\n")).map((e) => e.event));
+  });
+
   it("one unexpected line: strict refuses the log, tolerant reads the rest and names the line", () => {
     const withJunk = `${text("metallb-speaker-gokit.log")}I0310 08:04:00.000000       1 leaderelection.go:248] attempting to acquire leader lease\n`;
     expect(() => parseSpeakerLog(withJunk)).toThrow(/line 8/);
     const warnings: { line: number; text: string; reason: string }[] = [];
     expect(parseSpeakerLog(withJunk, { tolerant: true, warnings })).toHaveLength(7);
     expect(warnings).toEqual([expect.objectContaining({ line: 8, reason: "not a JSON object line" })]);
+  });
+});
+
+describe("more of what real tools print", () => {
+  it("ip -s xfrm selectors with uid, ip -s neigh with used/probes and proto", async () => {
+    const { parseXfrmPolicy } = await import("./parsers/xfrm.ts");
+    const { parseIpNeighText } = await import("./parsers/neigh.ts");
+    expect(parseXfrmPolicy("src 10.1.0.0/16 dst 10.3.0.1/32 uid 0\n\tdir out priority 2080 ptype main\n")[0]!.selector.src).toBe("10.1.0.0/16");
+    expect(parseIpNeighText("10.0.0.1 dev eth0 lladdr 52:54:00:12:35:02 used 12/7/3 probes 1 REACHABLE\nfe80::1 dev eth0 lladdr 52:54:00:12:35:03 router proto zebra STALE\n").map((n) => [n.ip, n.state])).toEqual([["10.0.0.1", ["REACHABLE"]], ["fe80::1", ["STALE"]]]);
   });
 });
 

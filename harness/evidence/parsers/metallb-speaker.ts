@@ -16,7 +16,8 @@
  * `ts` is required on every line; `caller` when present is file.go:line; every other key is
  * optional and kept. A line that is not a complete JSON object with those keys is a ParseError (a
  * log cut mid-line never passes as a shorter log); in tolerant mode it is skipped with a warning.
- * Blank lines are skipped. Addresses are returned canonical (RFC 5952).
+ * Blank lines are skipped; the prefixes `kubectl logs --timestamps` and `--prefix` add are dropped.
+ * Addresses are returned canonical (RFC 5952).
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
@@ -85,7 +86,11 @@ export function parseSpeakerLog(text: string, opts?: ParseOptions): SpeakerEntry
   return out;
 }
 
+// `kubectl logs --timestamps` puts an RFC 3339 time before each line, `--prefix` the pod and container
+const LOG_PREFIX = /^(?:\[[^\]\s]+\] )?(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) )?(?=\{)/;
+
 function speakerLine(no: number, raw: string, t: string): SpeakerEntry {
+  t = t.replace(LOG_PREFIX, "");
   if (!t.startsWith("{") || !t.endsWith("}")) throw new ParseError(P, no, raw, "not a JSON object line");
   let v: unknown;
   try {

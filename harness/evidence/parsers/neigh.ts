@@ -72,8 +72,12 @@ function ipNeighLine(P: string, line: { no: number; text: string }, t: string, o
       } else if (k === "router") {
         n.router = true;
         i++;
-      } else if (k === "proxy" || k === "extern_learn" || k === "offload") {
+      } else if (k === "proxy" || k === "extern_learn" || k === "offload" || k === "managed" || k === "extern_valid") {
         i++;
+      } else if ((k === "proto" || k === "vrf" || k === "probes") && w[i + 1] !== undefined) {
+        i += 2; // `proto zebra`, `vrf red`, `probes 1` (ip -s neigh)
+      } else if (k === "used" && /^\d+\/\d+\/\d+$/.test(w[i + 1] ?? "")) {
+        i += 2; // ip -s neigh: used <confirmed>/<used>/<updated>
       } else if (NUD.has(k)) {
         n.state.push(k);
         i++;

@@ -131,6 +131,7 @@ function parseSelector(line: Line, text: string): z.infer<typeof selector> {
     else if (k === "proto") sel.proto = v;
     else if (k === "sport" || k === "dport" || k === "type" || k === "code") sel[k] = uint(P, line, v, `selector ${k}`);
     else if (k === "dev") sel.dev = v;
+    else if (k === "uid") uint(P, line, v, "selector uid"); // printed with -s; not needed by any oracle
     else throw new ParseError(P, line.no, line.text, `unknown selector key ${k}`);
   }
   if (!sel.src || !sel.dst) throw new ParseError(P, line.no, line.text, "selector without src/dst");
