@@ -139,7 +139,7 @@ function describeRow(P: string, n: number, raw: string, object: KubeEvent["objec
   if (!REASON.test(reason)) throw new ParseError(P, n, raw, `Reason "${reason}" is not a reason`);
   const age = /^(\S+)(?: \(x(\d+) over (\S+)\))?$/.exec(ageText);
   if (!age || !AGE.test(age[1]!) || (age[3] !== undefined && !AGE.test(age[3]))) throw new ParseError(P, n, raw, `Age "${ageText}" is not an age`);
-  const src = /^([a-z][a-z0-9_.-]*)(?:, ([a-z0-9][a-z0-9.-]*))?$/.exec(from);
+  const src = /^([A-Za-z][A-Za-z0-9_.-]*)(?:, ([a-z0-9][a-z0-9.-]*))?$/.exec(from);
   if (!src) throw new ParseError(P, n, raw, `From "${from}" is not a component`);
   if (message === "") throw new ParseError(P, n, raw, "empty Message");
   const ev: KubeEvent = { type: typeOf(P, n, raw, type), reason, message, source: src[1]!, lastSeen: age[1]! };

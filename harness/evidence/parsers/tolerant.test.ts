@@ -18,6 +18,10 @@ import { parseArpNa, parseIpNeighText } from "./neigh.ts";
 import { parseIpsecStatusall, parseSwanctlSas } from "./swanctl.ts";
 import { parseXfrmPolicy, parseXfrmState } from "./xfrm.ts";
 import { parseCtrafficConnections, parseCtrafficStats } from "./ctraffic.ts";
+import { parseGetentHosts, parseResolvConf } from "./dns.ts";
+import { parsePing } from "./ping.ts";
+import { parseSysctl } from "./sysctl.ts";
+import { parseTcpdump } from "./tcpdump.ts";
 import { parseIpvsConnections } from "./ipvsadm.ts";
 import { parseMconnect } from "./mconnect.ts";
 import { parseBfdPeersText, parseBgpSummaryText } from "./frr.ts";
@@ -50,6 +54,11 @@ const PARSERS: [string, P, string[]][] = [
   ["mconnect", parseMconnect, [loadFormat("mconnect.txt").text]],
   ["show bgp summary (text)", parseBgpSummaryText, [loadFormat("frr-show-bgp-summary.txt").text]],
   ["show bfd peers (text)", parseBfdPeersText, [loadFormat("frr-show-bfd-peers.txt").text]],
+  ["tcpdump", parseTcpdump, [fx("ETP-01", "pass", "backend-tcpdump-cluster.txt"), fx("MLB-05", "pass", "arp-tcpdump.txt")]],
+  ["ping", parsePing, [fx("MLB-05", "pass", "ping.txt")]],
+  ["resolv.conf", parseResolvConf, [fx("SVC-04", "pass", "resolv.conf")]],
+  ["getent hosts", parseGetentHosts, [fx("SVC-04", "pass", "getent-hosts.txt")]],
+  ["sysctl", parseSysctl, [fx("KLVS-08", "pass", "sysctl.txt")]],
   ["describe events", (t, o) => parseDescribeEvents(t, undefined, o), [fx("NVIPAM-04", "fail", "describe-events.txt"), loadFormat("describe-pod-multiline-events.txt").text]],
 ];
 
