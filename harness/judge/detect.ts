@@ -3,6 +3,9 @@
  * user's files with the parser that fits. Each kind names the command that prints it, for messages.
  */
 import { ParseError } from "../evidence/parse-error.ts";
+
+/** evidence the judge cannot use: the message names the file and what is wrong */
+export class EvidenceError extends Error {}
 import { lines, parseWith, type ParseOptions, type Parsed } from "../evidence/parsers/common.ts";
 import { parseConntrack } from "../evidence/parsers/conntrack.ts";
 import { parseDescribeEvents } from "../evidence/parsers/events.ts";
@@ -115,7 +118,7 @@ export function detect(text: string): { kind: EvidenceKind; read: Reader } | und
  */
 export function readEvidence(file: string, text: string): Evidence {
   const d = detect(text);
-  if (!d) throw new Error(`${file}: no parser recognises this file (netconform reads: ${Object.values(KINDS).join("; ")})`);
+  if (!d) throw new EvidenceError(`${file}: no parser recognises this file (netconform reads: ${Object.values(KINDS).join("; ")})`);
   try {
     return { file, kind: d.kind, parsed: parseWith(d.read, text) };
   } catch (strict) {
@@ -123,7 +126,8 @@ export function readEvidence(file: string, text: string): Evidence {
     try {
       return { file, kind: d.kind, parsed: parseWith(d.read, text, { tolerant: true }) };
     } catch (e) {
-      throw new Error(`${file}: looks like ${KINDS[d.kind]}, but cannot be read: ${e instanceof ParseError ? e.message : String(e)}`);
+      if (!(e instanceof ParseError)) throw e;
+      throw new EvidenceError(`${file}: looks like ${KINDS[d.kind]}, but cannot be read: ${e instanceof ParseError ? e.message : String(e)}`);
     }
   }
 }

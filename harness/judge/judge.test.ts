@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadFixture } from "../evidence/fixtures.ts";
 import { loadFormat } from "../evidence/formats.ts";
+import { mangle, prng } from "../evidence/parsers/fuzz-util.ts";
 import { detect, readEvidence } from "./detect.ts";
 import { judge, JUDGES, splitArgs } from "./judges.ts";
 
@@ -126,6 +127,27 @@ describe("judge: cannot decide (exit 2) names what is missing", () => {
   it("options: --name value and --name=value", () => {
     expect(splitArgs(["SVC-02", "a.txt", "--service", "10.0.0.1:80", "--endpoints=", "b.txt"])).toEqual({ id: "SVC-02", files: ["a.txt", "b.txt"], params: { service: "10.0.0.1:80", endpoints: "" } });
     expect(JUDGES.map((j) => j.id.split("-")[0])).toEqual(expect.arrayContaining(["SVC", "ETP", "MLB", "BGP", "IPSEC", "KLVS", "MIPAM", "NVIPAM"]));
+  });
+});
+
+describe("judge fuzz: mangled evidence gives 0, 1 or 2 and a message, never an internal error", () => {
+  it.each([
+    ["SVC-02", [fmt("kube-proxy-5-decimals.iptables-save")], {}],
+    ["SVC-02", [fmt("kube-proxy-5-decimals.iptables-L-n.txt")], {}],
+    ["ETP-05", [fmt("kube-proxy-xlb.iptables-save")], { policy: "Local", vip: "172.18.255.200:80", "pod-cidr": "10.244.0.0/16", "local-endpoints": "10.244.0.12:8080" }],
+    ["KLVS-01", [fmt("proc-net-ip_vs.txt"), fx("KLVS-01", "pass", "ingresses.yaml"), fx("KLVS-01", "pass", "endpoints.json")], {}],
+    ["IPSEC-05", [fx("IPSEC-05", "pass", "sas-before.swanctl"), fmt("ipsec-statusall.txt"), fx("IPSEC-05", "pass", "client.json")], { child: "home" }],
+    ["BGP-03", [fmt("frr-show-bfd-peers.txt")], { peers: "10.0.2.3" }],
+    ["MLB-02", [fx("MLB-02", "pass", "ip-neigh-vip100.txt")], { vip: "10.123.123.100", "node-macs": "vm2=52:54:00:c0:87:a0" }],
+  ] as const)("%s", (id, files, params) => {
+    const rnd = prng(7);
+    for (let i = 0; i < 120; i++) {
+      const k = Math.floor(rnd() * files.length);
+      const mangled = files.map((f, j) => (j === k ? { ...f, text: mangle(f.text, rnd) } : f));
+      const r = judge(id, mangled, { ...params });
+      expect([0, 1, 2]).toContain(r.code);
+      expect(r.out, r.out).not.toMatch(/internal error|\n\s+at /);
+    }
   });
 });
 

@@ -27,7 +27,7 @@ import { mlb02 } from "../oracles/mlb.ts";
 import { nvipam04 } from "../oracles/nvipam.ts";
 import { svc02, svc03 } from "../oracles/svc.ts";
 import { formatVerdict, verdict, withParseNotes, type Verdict } from "../oracles/verdict.ts";
-import { KINDS, readEvidence, type Evidence, type EvidenceKind } from "./detect.ts";
+import { EvidenceError, KINDS, readEvidence, type Evidence, type EvidenceKind } from "./detect.ts";
 
 /** A problem that stops the judge from deciding: its message is printed, exit 2. */
 export class CannotDecide extends Error {}
@@ -314,7 +314,8 @@ export function judge(id: string | undefined, files: { path: string; text: strin
     lines.push(`evidence: ${all.map((e) => `${e.file} (${KINDS[e.kind]}${e.parsed.tolerant ? ", read tolerantly" : ""})`).join("; ")}`);
     return { code: v.ok ? 0 : 1, out: `${lines.join("\n")}\n` };
   } catch (e) {
-    if (e instanceof CannotDecide || e instanceof Error) return { code: 2, out: `cannot decide: ${e.message}\n` };
-    return { code: 2, out: `cannot decide: ${String(e)}\n` };
+    if (e instanceof CannotDecide || e instanceof EvidenceError) return { code: 2, out: `cannot decide: ${e.message}\n` };
+    // anything else is a bug in netconform, not in the evidence: say so, still without a stack trace
+    return { code: 2, out: `cannot decide: internal error in netconform (please report): ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n` };
   }
 }

@@ -24,7 +24,7 @@ import { parseSysctl } from "./sysctl.ts";
 import { parseTcpdump } from "./tcpdump.ts";
 import { parseIpvsConnections } from "./ipvsadm.ts";
 import { parseMconnect } from "./mconnect.ts";
-import { parseBfdPeersText, parseBgpSummaryText } from "./frr.ts";
+import { parseBfdPeersText, parseBgpRoutes, parseBgpSummary, parseBgpSummaryText } from "./frr.ts";
 
 const fx = (id: string, kind: "pass" | "fail", name: string) => loadFixture(id, kind, name).text;
 const XFRM_POLICY = "src 5.6.7.8/32 dst 1.2.3.4/32 \n\tdir out priority 375423 ptype main \n\ttmpl src 10.65.94.121 dst 10.123.123.4\n\t\tproto esp spi 0xc3f09b5d reqid 1 mode tunnel\n\t\tlevel required share any\n";
@@ -136,6 +136,16 @@ describe("fuzz: parsers of one JSON document with a tolerant preamble", () => {
       expect(r.bad.slice(0, 2)).toEqual([]);
     }
     expect(parseTolerant(parseCtrafficStats, `...\n${samples[0]}`).warnings.map((w) => w.line)).toEqual([1]);
+  });
+});
+
+describe("fuzz: FRR's VRF-keyed JSON", () => {
+  it("show bgp vrf all summary json, mangled: a result or a ParseError", () => {
+    const t = loadFormat("frr-bgp-vrf-all-summary.json").text;
+    for (const [parse, seed] of [[(x: string) => parseBgpSummary(x), 31], [(x: string) => parseBgpSummary(x, "ipv4Unicast", "red"), 32], [(x: string) => parseBgpRoutes(x), 33]] as const) {
+      const r = fuzz([t], parse, () => undefined, 200, seed);
+      expect(r.bad.slice(0, 2)).toEqual([]);
+    }
   });
 });
 
