@@ -115,7 +115,7 @@ export const JUDGES: Judge[] = [
   {
     id: "ETP-05",
     what: "externalTrafficPolicy rule shape (KUBE-EXT/KUBE-SVL, or KUBE-FW/KUBE-XLB before kube-proxy 1.24)",
-    needs: [{ kind: "iptables", min: 1, max: 1, role: "the node's nat table (iptables-save or iptables -t nat -S)" }],
+    needs: [{ kind: "iptables", min: 1, max: 1, role: "the node's nat table" }],
     params: [
       { name: "policy", required: true, help: "Cluster or Local" },
       { name: "vip", required: (p) => !p.chain, help: "load-balancer ip:port[/proto] (or give --chain)" },
@@ -163,7 +163,7 @@ export const JUDGES: Judge[] = [
   {
     id: "BGP-01",
     what: "every router has its BGP sessions Established",
-    needs: [{ kind: "bgp-summary", min: 1, max: 64, role: "one `show bgp summary json` per router, each file named after its router" }],
+    needs: [{ kind: "bgp-summary", min: 1, max: 64, role: "one per router, each file named after its router" }],
     params: [{ name: "peers", required: true, help: "neighbour addresses every router must have Established, a,b,…" }],
     run(ev, p) {
       const summaries = Object.fromEntries(ev["bgp-summary"]!.map((e) => [nameOf(e), value<BgpSummary>(e)]));
@@ -173,7 +173,7 @@ export const JUDGES: Judge[] = [
   {
     id: "BGP-03",
     what: "a BFD session per router and peer is up, with the expected timers",
-    needs: [{ kind: "bfd", min: 1, max: 64, role: "one `show bfd peers [json]` per router, each file named after its router" }],
+    needs: [{ kind: "bfd", min: 1, max: 64, role: "one per router, each file named after its router" }],
     params: [
       { name: "peers", required: true, help: "BFD peer addresses every router must have up, a,b,…" },
       { name: "timers", required: false, help: "expected receive/transmit interval (ms) and detect multiplier, e.g. 300/300/3" },
@@ -194,7 +194,7 @@ export const JUDGES: Judge[] = [
     needs: [
       { kind: "swanctl", min: 2, max: 2, role: "two samples, before and after the probes, in that order" },
       { kind: "client-replies", min: 1, max: 1, role: "what the client sent and got back" },
-      { kind: "conntrack", min: 0, max: 1, role: "optional: conntrack of the endpoint for the probed flow (with --flow)" },
+      { kind: "conntrack", min: 0, max: 1, role: "conntrack of the endpoint for the probed flow (with --flow)" },
     ],
     params: [
       { name: "child", required: true, help: "the CHILD SA name" },
