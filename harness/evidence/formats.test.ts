@@ -354,5 +354,8 @@ describe("issue 11, lower priority: more formats real clusters print", () => {
     const v = ipsec05({ sas: { before, after: sas, child: "home" }, client: { sent: 1, received: 1 } });
     expect(v.ok, formatVerdict(v)).toBe(true);
     expect(() => parseIpsecStatusall(text("ipsec-statusall.txt").replace("INSTALLED, TUNNEL", "INSTALED, TUNNEL"))).toThrow(/unknown CHILD_SA state INSTALED/);
+    // stroke right-aligns connection names to a common width: the longest starts at column 0
+    const flush = text("ipsec-statusall.txt").replace(/^ {8}(home[:[{])/gm, "$1");
+    expect(parseIpsecStatusall(flush)).toEqual(sas);
   });
 });

@@ -385,15 +385,18 @@ export function parseIpsecStatusall(text: string, opts?: ParseOptions): SwanctlS
       if (t === "Listening IP addresses:") return void (section = "listening");
       if (t === "Connections:") return void (section = "connections");
       if (/^Security Associations \(\d+ up, \d+ connecting\):$/.test(t)) return void (section = "sas");
-      if (!/^\s/.test(t)) fail("unrecognised heading");
-      if (section === "daemon" || section === "connections") return; // not read
+      // names are right-aligned to a common width, so a long one starts at column 0
+      if (section === undefined) fail("line before any section heading");
+      if (section === "daemon" || section === "connections") {
+        if (section === "daemon" ? !/^\s+\S/.test(t) : !/^\s*[^\s:]+: /.test(t)) fail(`unrecognised ${section} line`);
+        return; // not read
+      }
       if (section === "listening") {
         if (!isIpAddress(t.trim())) fail("not a listening address");
         return;
       }
-      if (section !== "sas") fail("line before any section heading");
       if (t.trim() === "none") return;
-      const ikeLine = /^\s+([^\s[{]+)\[(\d+)\]: (.*)$/.exec(t);
+      const ikeLine = /^\s*([^\s[{]+)\[(\d+)\]: (.*)$/.exec(t);
       if (ikeLine) {
         const [, name, idText, rest] = ikeLine as unknown as [string, string, string, string];
         const id = uint(PS, line, idText, "unique id");
@@ -421,7 +424,7 @@ export function parseIpsecStatusall(text: string, opts?: ParseOptions): SwanctlS
         if (/^(Tasks (queued|active|passive)|Remote (EAP|XAuth) identity|Remote\s+\S+ identity|peer supports .*|local\s+.*|remote\s+.*): ?.*$/.test(rest)) return;
         fail("unrecognised IKE_SA line");
       }
-      const childLine = /^\s+([^\s[{]+)\{(\d+)\}:\s+(.*)$/.exec(t);
+      const childLine = /^\s*([^\s[{]+)\{(\d+)\}:\s+(.*)$/.exec(t);
       if (!childLine) fail("unrecognised Security Associations line");
       const [, cname, cidText, crest] = childLine as unknown as [string, string, string, string];
       const key = `${cname}{${cidText}}`;

@@ -142,7 +142,8 @@ describe("fuzz: parsers of one JSON document with a tolerant preamble", () => {
 describe("fuzz: FRR's VRF-keyed JSON", () => {
   it("show bgp vrf all summary json, mangled: a result or a ParseError", () => {
     const t = loadFormat("frr-bgp-vrf-all-summary.json").text;
-    for (const [parse, seed] of [[(x: string) => parseBgpSummary(x), 31], [(x: string) => parseBgpSummary(x, "ipv4Unicast", "red"), 32], [(x: string) => parseBgpRoutes(x), 33]] as const) {
+    const cases: [(x: string) => unknown, number][] = [[(x) => parseBgpSummary(x), 31], [(x) => parseBgpSummary(x, "ipv4Unicast", "red"), 32], [(x) => parseBgpRoutes(x), 33]];
+    for (const [parse, seed] of cases) {
       const r = fuzz([t], parse, () => undefined, 200, seed);
       expect(r.bad.slice(0, 2)).toEqual([]);
     }
