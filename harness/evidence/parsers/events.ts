@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
 import { check, ELISION, lineStep, lines, softFail, structuredDocuments, warn, type ParseOptions } from "./common.ts";
-import { parseKubectlTable } from "./kubectl-get.ts";
+import { parseKubectlTable, tableRows } from "./kubectl-get.ts";
 
 export interface KubeEvent {
   type: "Normal" | "Warning";
@@ -34,14 +34,13 @@ function typeOf(parser: string, n: number, raw: string, t: string): KubeEvent["t
 }
 
 /** `kubectl get events [-o wide]`: OBJECT is "kind/name"; with -A there is a NAMESPACE column first. */
-export function parseEventsTable(text: string): KubeEvent[] {
+export function parseEventsTable(text: string, opts?: ParseOptions): KubeEvent[] {
   const P = "kubectl-events";
-  const t = parseKubectlTable(P, text);
+  const t = parseKubectlTable(P, text, { parse: opts });
   for (const c of ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]) {
     if (!t.columns.includes(c)) throw new ParseError(P, undefined, text.split("\n")[0] ?? "", `missing column ${c}`);
   }
-  return t.rows.map((r, k) => {
-    const n = t.lineOf[k]!;
+  return tableRows(opts, t, (r, n) => {
     const raw = Object.values(r).join(" ");
     if (!AGE.test(r["LAST SEEN"]!)) throw new ParseError(P, n, raw, `LAST SEEN "${r["LAST SEEN"]}" is not an age`);
     if (!REASON.test(r.REASON!)) throw new ParseError(P, n, raw, `REASON "${r.REASON}" is not a reason`);
@@ -203,6 +202,6 @@ export function parseEventObjects(text: string): KubeEvent[] {
 export function parseEvents(text: string, object?: KubeEvent["object"], opts?: ParseOptions): KubeEvent[] {
   const first = lines(text).find((l) => l.trim() !== "")?.trim() ?? "";
   if (first.startsWith("{") || first.startsWith("apiVersion") || first.startsWith("kind") || first.startsWith("items") || first.startsWith("- ")) return parseEventObjects(text);
-  if (/^(NAMESPACE\s+)?LAST SEEN\s/.test(first)) return parseEventsTable(text);
+  if (/^(NAMESPACE\s+)?LAST SEEN\s/.test(first)) return parseEventsTable(text, opts);
   return parseDescribeEvents(text, object, opts);
 }

@@ -22,6 +22,8 @@ import { parseGetentHosts, parseResolvConf } from "./dns.ts";
 import { parsePing } from "./ping.ts";
 import { parseSysctl } from "./sysctl.ts";
 import { parseTcpdump } from "./tcpdump.ts";
+import { parsePods } from "./kubectl-get.ts";
+import { parseServices } from "./kubectl-svc.ts";
 import { parseIpvsConnections } from "./ipvsadm.ts";
 import { parseMconnect } from "./mconnect.ts";
 import { parseBfdPeersText, parseBgpRoutes, parseBgpSummary, parseBgpSummaryText } from "./frr.ts";
@@ -59,6 +61,8 @@ const PARSERS: [string, P, string[]][] = [
   ["resolv.conf", parseResolvConf, [fx("SVC-04", "pass", "resolv.conf")]],
   ["getent hosts", parseGetentHosts, [fx("SVC-04", "pass", "getent-hosts.txt")]],
   ["sysctl", parseSysctl, [fx("KLVS-08", "pass", "sysctl.txt")]],
+  ["kubectl get pods", parsePods, [fx("ETP-03", "pass", "pods.txt")]],
+  ["kubectl get svc", parseServices, [fx("MLB-01", "pass", "svc.txt")]],
   ["describe events", (t, o) => parseDescribeEvents(t, undefined, o), [fx("NVIPAM-04", "fail", "describe-events.txt"), loadFormat("describe-pod-multiline-events.txt").text]],
 ];
 
