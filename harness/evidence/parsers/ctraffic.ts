@@ -16,7 +16,7 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { check, ELISION, jsonValue, lineStep, lines, nothingUsable, type ParseOptions } from "./common.ts";
+import { check, ELISION, jsonValue, lineStep, lines, nothingUsable, softFail, type ParseOptions } from "./common.ts";
 import { splitLines } from "./tokens.ts";
 
 const Count = z.number().int().min(0);
@@ -136,14 +136,15 @@ export interface CtrafficHosts {
 }
 
 /** `ctraffic -analyze hosts`; the per-host counts must add up to the totals */
-export function parseCtrafficHosts(text: string): CtrafficHosts {
+export function parseCtrafficHosts(text: string, opts?: ParseOptions): CtrafficHosts {
   const P = "ctraffic-hosts";
   const all = lines(text);
   const out: CtrafficHosts = { lost: 0, lostByHost: {}, lasting: 0, lastingByHost: {} };
   let section: "lost" | "lasting" | undefined;
   const seen = new Set<string>();
-  all.forEach((raw, i) => {
+  all.forEach((raw, i) => lineStep(opts, { no: i + 1, text: raw }, () => {
     const n = i + 1;
+    if (opts?.tolerant && ELISION.test(raw)) throw new ParseError(P, n, raw, "elision or comment in a pasted excerpt");
     const head = /^(Lost|Lasting) connections: (\d+)$/.exec(raw);
     if (head) {
       const s = head[1] === "Lost" ? "lost" : "lasting";
@@ -161,11 +162,12 @@ export function parseCtrafficHosts(text: string): CtrafficHosts {
       return;
     }
     throw new ParseError(P, n, raw, 'expected "Lost connections: n", "Lasting connections: n" or "  host n"');
-  });
+  }));
   if (!seen.has("lost") || !seen.has("lasting")) throw new ParseError(P, undefined, text.slice(0, 200), "missing the Lost or Lasting section");
   const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
-  if (sum(out.lostByHost) !== out.lost) throw new ParseError(P, undefined, text.slice(0, 200), `lost per host adds up to ${sum(out.lostByHost)}, not ${out.lost}`);
-  if (sum(out.lastingByHost) !== out.lasting) throw new ParseError(P, undefined, text.slice(0, 200), `lasting per host adds up to ${sum(out.lastingByHost)}, not ${out.lasting}`);
+  // a tolerant parse that skipped host lines cannot expect the sums to match: a warning instead
+  if (sum(out.lostByHost) !== out.lost) softFail(opts, new ParseError(P, undefined, text.slice(0, 200), `lost per host adds up to ${sum(out.lostByHost)}, not ${out.lost}`));
+  if (sum(out.lastingByHost) !== out.lasting) softFail(opts, new ParseError(P, undefined, text.slice(0, 200), `lasting per host adds up to ${sum(out.lastingByHost)}, not ${out.lasting}`));
   return out;
 }
 

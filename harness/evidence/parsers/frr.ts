@@ -255,7 +255,7 @@ export interface BfdBriefPeer {
 }
 
 /** Parse `show bfd peers brief` (seed 002 L483-503): the session count must match the rows. */
-export function parseBfdPeersBrief(text: string): BfdBriefPeer[] {
+export function parseBfdPeersBrief(text: string, opts?: ParseOptions): BfdBriefPeer[] {
   const P = "frr bfd-brief";
   let count: number | undefined;
   let header = 0;
@@ -276,16 +276,25 @@ export function parseBfdPeersBrief(text: string): BfdBriefPeer[] {
       header = 2;
       continue;
     }
-    const m = /^(\d+)\s+(\S+)\s+(\S+)\s+(\S+)$/.exec(t);
-    if (header !== 2 || count === undefined || !m) throw new ParseError(P, line.no, line.text, "unrecognised line");
-    const status = m[4] as BfdBriefPeer["status"];
-    if (!isIpAddress(m[2]!) && m[2] !== "*") throw new ParseError(P, line.no, line.text, "local address is not an IP address");
-    if (!isIpAddress(m[3]!)) throw new ParseError(P, line.no, line.text, "peer address is not an IP address");
-    if (!BFD_STATUSES.includes(status)) throw new ParseError(P, line.no, line.text, `unknown status ${m[4]}`);
-    out.push({ id: Number(m[1]), local: m[2]!, peer: m[3]!, status });
+    lineStep(opts, line, () => {
+      const m = /^(\d+)\s+(\S+)\s+(\S+)\s+(\S+)$/.exec(t);
+      // tolerant: a table pasted without its Session count / header lines is read by its rows
+      if (!m || (!opts?.tolerant && (header !== 2 || count === undefined))) throw new ParseError(P, line.no, line.text, "unrecognised line");
+      const status = m[4] as BfdBriefPeer["status"];
+      if (!isIpAddress(m[2]!) && m[2] !== "*") throw new ParseError(P, line.no, line.text, "local address is not an IP address");
+      if (!isIpAddress(m[3]!)) throw new ParseError(P, line.no, line.text, "peer address is not an IP address");
+      if (!BFD_STATUSES.includes(status)) throw new ParseError(P, line.no, line.text, `unknown status ${m[4]}`);
+      out.push({ id: Number(m[1]), local: m[2] === "*" ? "*" : canonicalIp(m[2]!), peer: canonicalIp(m[3]!), status });
+    });
   }
-  if (count === undefined || header !== 2) throw new ParseError(P, undefined, text.slice(0, 200), "no Session count / table header (truncated output?)");
-  if (count !== out.length) throw new ParseError(P, undefined, text.slice(0, 200), `Session count ${count} but ${out.length} rows (truncated output?)`);
+  if (opts?.tolerant && out.length === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "BFD session row");
+  const whole = (d: string): void => {
+    const e = new ParseError(P, undefined, text.slice(0, 200), d);
+    if (!opts?.tolerant) throw e;
+    opts.warnings?.push({ line: 0, text: "", reason: d });
+  };
+  if (count === undefined || header !== 2) whole("no Session count / table header (truncated output?)");
+  else if (count !== out.length) whole(`Session count ${count} but ${out.length} rows (truncated output?)`);
   return out;
 }
 

@@ -17,7 +17,8 @@ import { parseSpeakerLog } from "./metallb-speaker.ts";
 import { parseArpNa, parseIpNeighText } from "./neigh.ts";
 import { parseIpsecStatusall, parseSwanctlSas } from "./swanctl.ts";
 import { parseXfrmPolicy, parseXfrmState } from "./xfrm.ts";
-import { parseCtrafficConnections, parseCtrafficStats } from "./ctraffic.ts";
+import { parseCtrafficConnections, parseCtrafficHosts, parseCtrafficStats } from "./ctraffic.ts";
+import { parseAllocationListing } from "./nvipam.ts";
 import { parseGetentHosts, parseResolvConf } from "./dns.ts";
 import { parsePing } from "./ping.ts";
 import { parseSysctl } from "./sysctl.ts";
@@ -26,7 +27,7 @@ import { parsePods } from "./kubectl-get.ts";
 import { parseServices } from "./kubectl-svc.ts";
 import { parseIpvsConnections } from "./ipvsadm.ts";
 import { parseMconnect } from "./mconnect.ts";
-import { parseBfdPeersText, parseBgpRoutes, parseBgpSummary, parseBgpSummaryText } from "./frr.ts";
+import { parseBfdPeersBrief, parseBfdPeersText, parseBgpRoutes, parseBgpSummary, parseBgpSummaryText } from "./frr.ts";
 
 const fx = (id: string, kind: "pass" | "fail", name: string) => loadFixture(id, kind, name).text;
 const XFRM_POLICY = "src 5.6.7.8/32 dst 1.2.3.4/32 \n\tdir out priority 375423 ptype main \n\ttmpl src 10.65.94.121 dst 10.123.123.4\n\t\tproto esp spi 0xc3f09b5d reqid 1 mode tunnel\n\t\tlevel required share any\n";
@@ -63,6 +64,9 @@ const PARSERS: [string, P, string[]][] = [
   ["sysctl", parseSysctl, [fx("KLVS-08", "pass", "sysctl.txt")]],
   ["kubectl get pods", parsePods, [fx("ETP-03", "pass", "pods.txt")]],
   ["kubectl get svc", parseServices, [fx("MLB-01", "pass", "svc.txt")]],
+  ["show bfd peers brief", parseBfdPeersBrief, [fx("BGP-03", "pass", "frr1-brief.txt")]],
+  ["ctraffic -analyze hosts", parseCtrafficHosts, ["Lost connections: 1\n  target-a-2 1\nLasting connections: 2\n  target-a-1 2\n"]],
+  ["nv-ipam allocation listing", parseAllocationListing, [fx("NVIPAM-01", "pass", "allocations.txt")]],
   ["describe events", (t, o) => parseDescribeEvents(t, undefined, o), [fx("NVIPAM-04", "fail", "describe-events.txt"), loadFormat("describe-pod-multiline-events.txt").text]],
 ];
 
