@@ -122,7 +122,7 @@ describe("ETP-05 KUBE-EXT rule shape for Cluster and Local", () => {
   it("ETP-05 fails when KUBE-SVL lists a remote endpoint", async () => {
     await behaviour("ETP-05", "R");
     const v = etp05({ nat: nat("fail", "ext-local-remote-endpoint.iptables-S"), ...local });
-    expect(v.reasons).toEqual(["KUBE-SVL-W47NQ5DDJKUWFTVY lists 10.42.1.20:8080, which is not an endpoint on this node (local: 10.42.0.25:8080, 10.42.0.26:8080)"]);
+    expect(v.reasons).toEqual(["KUBE-SVL-W47NQ5DDJKUWFTVY lists 10.42.1.20:8080, which is not an endpoint on this node (local: 10.42.0.25:8080, 10.42.0.26:8080)", "chains judged as the KUBE-EXT/KUBE-SVL era (kube-proxy 1.24 and later)"]);
   });
 
   it("ETP-05 tells the two shapes apart: Local rules judged as Cluster and Cluster rules as Local fail", async () => {

@@ -134,9 +134,13 @@ export function etp04(input: Etp04Input): Verdict {
 // KUBE-SVC, LOCAL-source masquerade and route to KUBE-SVC, then KUBE-SVL-* listing only local
 // endpoints (seed 001 L910-945).
 
-/** The KUBE-EXT chain the KUBE-SERVICES loadbalancer-IP rule for vip:port jumps to (full iptables-save nat table). */
+/**
+ * The chain the KUBE-SERVICES loadbalancer-IP rule for vip:port jumps to (full iptables-save nat
+ * table): KUBE-EXT-* (kube-proxy ≥ 1.24), else KUBE-FW-* / KUBE-XLB-* (earlier versions).
+ */
 export function extChainFor(nat: IptTable, vip: string, port: number, proto = "tcp"): string | undefined {
-  return serviceRules(nat, vip, port, proto).find((r) => r.target?.name.startsWith("KUBE-EXT-"))?.target?.name;
+  const rules = serviceRules(nat, vip, port, proto);
+  return (rules.find((r) => r.target?.name.startsWith("KUBE-EXT-")) ?? rules.find((r) => /^KUBE-(FW|XLB)-/.test(r.target?.name ?? "")))?.target?.name;
 }
 
 export interface Etp05Input {
@@ -167,7 +171,18 @@ function chainEndpoints(nat: IptTable, chain: string): string[] {
   return out.sort();
 }
 
+/**
+ * ETP-05 for both chain eras (issue 11 item 4): KUBE-XLB-* and KUBE-FW-* chains (kube-proxy before
+ * 1.24) go to etp05Xlb(), KUBE-EXT-* chains to etp05Ext(); the verdict names the era.
+ */
 export function etp05(input: Etp05Input): Verdict {
+  const xlb = /^KUBE-(XLB|FW)-/.test(input.extChain);
+  const v = xlb ? etp05Xlb(input) : etp05Ext(input);
+  const era = xlb ? "KUBE-XLB/KUBE-SVC era (kube-proxy before 1.24)" : "KUBE-EXT/KUBE-SVL era (kube-proxy 1.24 and later)";
+  return { ...v, reasons: [...v.reasons, `chains judged as the ${era}`], measurements: { ...v.measurements, era: xlb ? "KUBE-XLB" : "KUBE-EXT" } };
+}
+
+function etp05Ext(input: Etp05Input): Verdict {
   const id = "ETP-05";
   const failures: string[] = [];
   const passes: string[] = [];
@@ -189,6 +204,12 @@ export function etp05(input: Etp05Input): Verdict {
   // Local
   if (!input.podCidr) failures.push("Local shape needs the cluster pod CIDR");
   const [pod, masq, route, last] = rules;
+  // No endpoint on this node: kube-proxy writes no jump to KUBE-SVL; the filter table's
+  // KUBE-EXTERNAL-SERVICES drops the traffic ("has no local endpoints").
+  if (rules.length === 3 && input.localEndpoints?.length === 0 && !rules.some((r) => r.target?.name === svl)) {
+    const shapeOk = pod?.target?.name === svc && masq?.target?.name === "KUBE-MARK-MASQ" && srcTypeLocal(masq) && route?.target?.name === svc && srcTypeLocal(route);
+    if (shapeOk) return verdict(id, [], [`Local, no endpoint on this node: ${input.extChain} = -s ${input.podCidr} → ${svc}, LOCAL → KUBE-MARK-MASQ, LOCAL → ${svc}, and no jump to ${svl}: external traffic is dropped here, never sent to another node`], { rules: 3 });
+  }
   if (rules.length !== 4) failures.push(`${input.extChain} has ${rules.length} rules, expected 4 (pod CIDR → ${svc}, LOCAL masquerade, LOCAL → ${svc}, → ${svl})`);
   if (!pod || pod.target?.name !== svc || pod.source?.value !== input.podCidr || pod.source?.negated) failures.push(`${input.extChain} rule 1 must send pod traffic (-s ${input.podCidr}) to ${svc}: ${show(pod)}`);
   if (!masq || masq.target?.name !== "KUBE-MARK-MASQ" || !srcTypeLocal(masq)) failures.push(`${input.extChain} rule 2 must mark LOCAL-source traffic for masquerade (-m addrtype --src-type LOCAL -j KUBE-MARK-MASQ): ${show(masq)}`);
@@ -205,6 +226,80 @@ export function etp05(input: Etp05Input): Verdict {
     for (const e of want) if (!eps.includes(e)) failures.push(`${svl} misses the local endpoint ${e}`);
     if (!failures.length) passes.push(`Local: ${input.extChain} = -s ${input.podCidr} → ${svc}, LOCAL → KUBE-MARK-MASQ, LOCAL → ${svc}, rest → ${svl} (${list(eps)})`);
   }
+  return verdict(id, failures, passes, { rules: rules.length });
+}
+
+/**
+ * ETP-05 on kube-proxy's chains before 1.24 (pkg/proxy/iptables/proxier.go up to v1.23): the
+ * load-balancer IP jumps to KUBE-FW-<h>, NodePorts and Local to KUBE-XLB-<h>, both with the hash of
+ * KUBE-SVC-<h>.
+ *   Cluster: KUBE-FW-<h> = KUBE-MARK-MASQ, KUBE-SVC-<h>, KUBE-MARK-DROP
+ *   Local:   KUBE-FW-<h> = KUBE-XLB-<h>, KUBE-MARK-DROP
+ *            KUBE-XLB-<h> = [-s podCIDR → KUBE-SVC-<h>], [LOCAL → KUBE-MARK-MASQ, LOCAL → KUBE-SVC-<h>],
+ *                           then the local endpoints' KUBE-SEP-* jumps, or, when this node has none,
+ *                           "… has no local endpoints" -j KUBE-MARK-DROP (external traffic dropped here).
+ */
+function etp05Xlb(input: Etp05Input): Verdict {
+  const id = "ETP-05";
+  const failures: string[] = [];
+  const passes: string[] = [];
+  const hash = input.extChain.replace(/^KUBE-(XLB|FW)-/, "");
+  const svc = `KUBE-SVC-${hash}`, xlb = `KUBE-XLB-${hash}`;
+  const show = (r: IptRule | undefined) => (r ? `line ${r.line}: ${r.raw}` : "missing");
+  let chain = input.extChain;
+  if (!input.nat.chains[chain]) return verdict(id, [`chain ${chain} is not in the nat table`]);
+  if (chain.startsWith("KUBE-FW-")) {
+    const fw = input.nat.chains[chain]!.rules;
+    const toXlb = fw.find((r) => r.target?.name === xlb);
+    if (input.policy === "Cluster") {
+      if (toXlb) failures.push(`${chain} jumps to ${xlb}: that is the Local shape`);
+      const m = fw.findIndex((r) => r.target?.name === "KUBE-MARK-MASQ");
+      const j = fw.findIndex((r) => r.target?.name === svc);
+      if (m < 0 || !plain(fw[m]!)) failures.push(`${chain} must mark every packet for masquerade (-j KUBE-MARK-MASQ): ${show(fw[m])}`);
+      if (j < 0 || !plain(fw[j]!)) failures.push(`${chain} must jump to ${svc} for every packet: ${show(fw[j])}`);
+      if (m >= 0 && j >= 0 && m > j) failures.push(`${chain} jumps to ${svc} before KUBE-MARK-MASQ`);
+      if (!failures.length) passes.push(`Cluster: ${chain} = KUBE-MARK-MASQ, then ${svc}`);
+      return verdict(id, failures, passes, { rules: fw.length });
+    }
+    if (!toXlb) return verdict(id, [`${chain} has no jump to ${xlb}: not the Local shape (${fw.map((r) => r.target?.name ?? "none").join(", ")})`]);
+    if (fw.some((r) => r.target?.name === "KUBE-MARK-MASQ" && plain(r))) failures.push(`${chain} masquerades all traffic: external sources would be SNATed under Local`);
+    chain = xlb;
+    if (!input.nat.chains[chain]) return verdict(id, [...failures, `${chain} is jumped to from ${input.extChain} but not in the nat table`]);
+  } else if (input.policy === "Cluster") {
+    return verdict(id, [`${chain} is a KUBE-XLB chain: kube-proxy writes one only for externalTrafficPolicy Local`]);
+  }
+  const rules = input.nat.chains[chain]!.rules;
+  if (!input.podCidr) failures.push("Local shape needs the cluster pod CIDR");
+  let i = 0;
+  const pod = rules[i];
+  if (pod && pod.target?.name === svc && pod.source && !pod.source.negated) {
+    if (pod.source.value !== input.podCidr) failures.push(`${chain} rule ${i + 1} sends -s ${pod.source.value} to ${svc}, expected the pod CIDR ${input.podCidr}: ${show(pod)}`);
+    i++;
+  } else failures.push(`${chain} rule 1 must send pod traffic (-s ${input.podCidr}) to ${svc}: ${show(pod)}`);
+  const masq = rules[i], route = rules[i + 1];
+  if (masq && masq.target?.name === "KUBE-MARK-MASQ" && srcTypeLocal(masq)) {
+    if (!route || route.target?.name !== svc || !srcTypeLocal(route)) failures.push(`${chain} rule ${i + 2} must route LOCAL-source traffic to ${svc}: ${show(route)}`);
+    i += 2;
+  }
+  for (const r of rules) if (r.target?.name === "KUBE-MARK-MASQ" && plain(r)) failures.push(`${chain} masquerades all traffic (line ${r.line}): external sources would be SNATed under Local`);
+  const tail = rules.slice(i);
+  const want = [...(input.localEndpoints ?? [])].sort();
+  const drop = tail.find((r) => r.target?.name === "KUBE-MARK-DROP");
+  const seps = tail.filter((r) => r.target?.name.startsWith("KUBE-SEP-"));
+  const strays = tail.filter((r) => r !== drop && !seps.includes(r));
+  for (const r of strays) failures.push(`${chain} ${show(r)}: expected only local KUBE-SEP-* jumps or KUBE-MARK-DROP after the pod/LOCAL rules`);
+  if (drop) {
+    const says = comment(drop) ?? "";
+    if (seps.length) failures.push(`${chain} both drops (${show(drop)}) and lists endpoints`);
+    if (want.length) failures.push(`${chain} says ${JSON.stringify(says || "no local endpoints")} and drops external traffic (KUBE-MARK-DROP), but ${want.length} endpoint(s) run on this node: ${list(want)}`);
+    else if (!failures.length) passes.push(`Local, no endpoint on this node: ${chain} ${says ? `says "${says}" and ` : ""}marks external traffic for drop (KUBE-MARK-DROP): it is dropped here, never sent to another node`);
+    return verdict(id, failures, passes, { rules: rules.length });
+  }
+  if (seps.length === 0) failures.push(`${chain} lists no endpoint and does not drop: external traffic would fall through`);
+  const eps = chainEndpoints(input.nat, chain);
+  for (const e of eps) if (!want.includes(e)) failures.push(`${chain} lists ${e}, which is not an endpoint on this node (local: ${list(want)})`);
+  for (const e of want) if (!eps.includes(e)) failures.push(`${chain} misses the local endpoint ${e}`);
+  if (!failures.length) passes.push(`Local: ${chain} = -s ${input.podCidr} → ${svc}${i > 1 ? `, LOCAL → KUBE-MARK-MASQ, LOCAL → ${svc}` : ""}, then only the local endpoints (${list(eps)})`);
   return verdict(id, failures, passes, { rules: rules.length });
 }
 

@@ -69,6 +69,7 @@ function checkSa(s: SaSamples): SaCheck {
     return { failures, passes, risen };
   }
   const c = b.child;
+  for (const d of new Set([...a.duplicates, ...b.duplicates])) failures.push(d); // issue 11 item 9: duplicates are a fault, never collapsed
   if (b.ike.state !== "ESTABLISHED") failures.push(`IKE_SA ${b.ike.name}: state ${b.ike.state}, expected ESTABLISHED`);
   if (c.state !== "INSTALLED") failures.push(`CHILD_SA ${s.child}: state ${c.state}, expected INSTALLED`);
   if (c.mode !== "TUNNEL") failures.push(`CHILD_SA ${s.child}: mode ${c.mode}, expected TUNNEL`);

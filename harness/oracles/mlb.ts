@@ -2,7 +2,7 @@
  * Oracles for the MLB family (MetalLB layer 2, seed 001 §5 and §10). Pure functions of parsed
  * evidence; every failure reason names what is wrong (the address, the MAC, the speaker, the probe).
  */
-import { ipValue, parseCidr, type IpValue } from "../evidence/parsers/common.ts";
+import { ipValue, parseCidr, type IpValue, sameIp } from "../evidence/parsers/common.ts";
 import type { Conntrack, ConntrackEntry } from "../evidence/parsers/conntrack.ts";
 import { serviceRules, type IptablesSave, type IptRule } from "../evidence/parsers/iptables-save.ts";
 import type { ServiceRow } from "../evidence/parsers/kubectl-svc.ts";
@@ -144,7 +144,7 @@ export interface Mlb02Input {
 export function mlb02(input: Mlb02Input): Verdict {
   const id = "MLB-02";
   const owner = macOwner(input.nodeMacs);
-  const all = input.neighbours.filter((n) => n.ip === input.vip);
+  const all = input.neighbours.filter((n) => sameIp(n.ip, input.vip));
   const res = resolved(all);
   if (all.length === 0) return verdict(id, [`the client has no neighbour entry for ${input.vip}: nobody answered ARP`]);
   if (res.length === 0) return verdict(id, [`the client's entry for ${input.vip} is ${all.map((n) => n.state.join(" ") || "unresolved").join(", ")}: no node answered ARP`]);
@@ -177,7 +177,7 @@ export function mlb03(input: Mlb03Input): Verdict {
   const owner = macOwner(Object.fromEntries(Object.entries(input.nodes).map(([n, x]) => [n, x.mac])));
   let checked = 0;
   for (const [node, x] of Object.entries(input.nodes).sort()) {
-    const entries = resolved(input.neighbours.filter((n) => n.ip === x.ip));
+    const entries = resolved(input.neighbours.filter((n) => sameIp(n.ip, x.ip)));
     for (const e of entries) {
       checked++;
       if (norm(e.mac!) !== norm(x.mac)) {
@@ -275,7 +275,7 @@ export function mlb05(input: Mlb05Input): Verdict {
   if (input.ping.transmitted === 0) failures.push("the ping sent nothing");
   else if (input.ping.received > 0) failures.push(`ping ${input.vip}: ${input.ping.received} of ${input.ping.transmitted} answered (${input.ping.lossPercent}% loss), expected 100% loss`);
   else passes.push(`ping ${input.vip}: ${input.ping.transmitted} sent, 100% loss`);
-  for (const n of resolved((input.neighbours ?? []).filter((x) => x.ip === input.vip))) failures.push(`the client resolved ${input.vip} to ${n.mac} on ${n.dev}`);
+  for (const n of resolved((input.neighbours ?? []).filter((x) => sameIp(x.ip, input.vip)))) failures.push(`the client resolved ${input.vip} to ${n.mac} on ${n.dev}`);
   return verdict(id, failures, passes);
 }
 

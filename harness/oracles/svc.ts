@@ -4,7 +4,7 @@
  */
 import { ParseError } from "../evidence/parse-error.ts";
 import { parseResolvConf } from "../evidence/parsers/dns.ts";
-import { comment, dport, probability, serviceRules, targetOption, type IptablesSave, type IptRule, type IptTable } from "../evidence/parsers/iptables-save.ts";
+import { comment, dport, moduleOptions, probability, serviceRules, targetOption, type IptablesSave, type IptRule, type IptTable } from "../evidence/parsers/iptables-save.ts";
 import { isIpAddress, splitHostPort } from "../evidence/parsers/common.ts";
 import { verdict, type Verdict } from "./verdict.ts";
 
@@ -40,7 +40,11 @@ export interface Svc02Input {
   proto?: "tcp" | "udp" | "sctp";
   /** expected DNAT destinations ("podIP:targetPort"), when known from the EndpointSlice */
   endpoints?: string[];
-  /** allowed |probability − 1/k|; kube-proxy prints 11 decimals of a float32 (≈1e-9 off) */
+  /**
+   * allowed |probability − 1/k|, overriding the default, which follows the printed precision
+   * (see probabilityMatches: kube-proxy writes 10 decimals, older versions 5, iptables-save
+   * prints 11 of a 31-bit fraction)
+   */
   tolerance?: number;
 }
 
@@ -97,6 +101,7 @@ function checkSvcChain(nat: IptTable, svcName: string, proto: string, tol: numbe
   }
   const seen = new Set<string>();
   const dests: string[] = [];
+  const older = new Set<string>();
   seps.forEach((r, i) => {
     const sep = r.target!.name;
     const label = `${svcName} endpoint rule ${i + 1}/${n} (→ ${sep})`;
@@ -107,7 +112,12 @@ function checkSvcChain(nat: IptTable, svcName: string, proto: string, tol: numbe
     if (i < n - 1) {
       const want = 1 / (n - i);
       if (p === undefined) failures.push(`${label}: no --probability, expected 1/${n - i} = ${fmt(want)}`);
-      else if (Math.abs(p - want) > tol) failures.push(`${label}: probability ${fmt(p)}, expected 1/${n - i} = ${fmt(want)}`);
+      else if (tol > 0 && Math.abs(p - want) > tol) failures.push(`${label}: probability ${fmt(p)}, expected 1/${n - i} = ${fmt(want)} (±${tol})`);
+      else if (tol <= 0) {
+        const m = probabilityMatches(probabilityText(r) ?? String(p), n - i);
+        if (!m.ok) failures.push(`${label}: probability ${probabilityText(r)}, expected 1/${n - i} = ${fmt(want)} (${m.expected})`);
+        else if (m.writer === 5) older.add(`1/${n - i} as ${want.toFixed(5)}`);
+      }
     } else if (hasStatistic || r.matches.length > (comment(r) !== undefined ? 1 : 0) || r.source || r.destination || r.protocol) {
       failures.push(`${label}: the last endpoint rule must be an unconditional jump, found ${p !== undefined ? `probability ${fmt(p)}` : "extra matches"}`);
     }
@@ -140,14 +150,46 @@ function checkSvcChain(nat: IptTable, svcName: string, proto: string, tol: numbe
   if (failures.length === 0) {
     passes.push(`${svcName}: ${n} endpoint rule(s) with probabilities ${seps.map((r, i) => (i < n - 1 ? fmt(probability(r) ?? NaN) : "unconditional")).join(", ")}`);
     passes.push(`each KUBE-SEP marks its own pod IP for masquerade, then DNATs: ${dests.join(", ")}`);
+    if (older.size) passes.push(`probabilities written with 5 decimals, as older kube-proxy versions did (${[...older].join(", ")}), judged to that precision`);
   }
   return dests;
+}
+
+// --- probability precision (issue 11 item 3) ------------------------------------------------
+// kube-proxy writes --probability as 1/k with 10 decimals; older versions wrote 5 ("0.33333").
+// iptables stores it as a 31-bit fraction and iptables-save prints that back with 11 decimals
+// (libxt_statistic: lround(p × 2^31), printed as %.11f), so 0.33333 comes back as 0.33332999982.
+// The allowed error therefore follows the precision printed: half a unit of the last printed
+// decimal, plus the 2^-31 step when iptables-save printed it; and the value is compared with 1/k
+// rounded as each known writer rounds it, never with a tolerance wide enough to accept 1/(k±1).
+
+const WRITERS = [10, 5] as const;
+
+/** the printed --probability argument of a rule, as text */
+function probabilityText(r: IptRule): string | undefined {
+  return moduleOptions(r, "statistic").find((x) => x.name === "--probability")?.args[0];
+}
+
+/** Is `printed` the probability 1/k as some kube-proxy version wrote it? */
+export function probabilityMatches(printed: string, k: number): { ok: boolean; writer?: number; expected: string } {
+  const p = Number(printed);
+  const decimals = /\.(\d+)$/.exec(printed)?.[1]?.length ?? 0;
+  const quantum = 0.5 * 10 ** -decimals + (decimals >= 11 ? 2 ** -31 : 0) + 1e-15;
+  const want = 1 / k;
+  if (Math.abs(p - want) <= 1e-12) return { ok: true, writer: decimals, expected: printed }; // exact (0.5, 0.25)
+  for (const w of WRITERS) {
+    if (decimals < w && decimals < 11) continue; // a 5-decimal text cannot hold a 10-decimal writer's value
+    if (Math.abs(p - Number(want.toFixed(w))) <= quantum) return { ok: true, writer: w, expected: `${want.toFixed(w)}` };
+  }
+  const forms = WRITERS.filter((w) => decimals >= 11 || decimals >= w).map((w) => (w === 10 ? `${want.toFixed(w)} as kube-proxy writes it` : `${want.toFixed(w)} as older versions wrote it`));
+  if (forms.length === 0) return { ok: false, expected: `only ${decimals} decimal(s) printed: kube-proxy writes 10 (older versions 5)` };
+  return { ok: false, expected: `${forms.join(", or ")}; ${decimals} decimals printed, so ±${quantum.toPrecision(2)}` };
 }
 
 export function svc02(input: Svc02Input): Verdict {
   const id = "SVC-02";
   const proto = input.proto ?? "tcp";
-  const tol = input.tolerance ?? 1e-6;
+  const tol = input.tolerance ?? 0; // 0: follow the printed precision (probabilityMatches)
   const failures: string[] = [];
   const passes: string[] = [];
   const nat = natTable(input.save, failures);

@@ -26,3 +26,12 @@ export function formatVerdict(v: Verdict): string {
   const m = v.measurements ? `\n  measured: ${Object.entries(v.measurements).map(([k, x]) => `${k}=${x}`).join(", ")}` : "";
   return `${head}\n${v.reasons.map((r) => `  - ${r}`).join("\n")}${m}`;
 }
+
+/**
+ * A verdict reached on evidence read in tolerant mode says so: one reason per tolerant parse
+ * (see tolerantNote in evidence/parsers/common.ts), after the oracle's own reasons.
+ */
+export function withParseNotes(v: Verdict, notes: (string | undefined)[]): Verdict {
+  const extra = notes.filter((n): n is string => n !== undefined);
+  return extra.length ? { ...v, reasons: [...v.reasons, ...extra] } : v;
+}

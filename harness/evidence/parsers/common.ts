@@ -165,3 +165,134 @@ export function splitHostPort(s: string): { address: string; port: number } | un
 
 /** the canonical "ip:port" key, brackets for IPv6 */
 export const hostPort = (address: string, port: number): string => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
+
+// ---------------------------------------------------------------------------------------------
+// Canonical addresses (RFC 5952). Tools print IPv6 in several spellings: the kernel's
+// /proc/net/nf_conntrack and /proc/net/ip_vs use eight zero-padded groups
+// (0000:0000:0000:0000:0000:0000:0000:0001), iproute2 and iptables the compressed form (::1),
+// some tools upper case. Every parser returns addresses in one form, and comparisons go through
+// sameIp(), so a lookup by "::1" finds what the kernel printed as eight groups.
+
+/**
+ * An address in canonical text: IPv4 dotted quad without leading zeros, IPv6 per RFC 5952 (lower
+ * case, no leading zeros, the longest run of two or more zero groups as "::", the first on a tie,
+ * IPv4-mapped addresses as ::ffff:a.b.c.d). Anything that is not an address comes back unchanged.
+ */
+export function canonicalIp(s: string): string {
+  const v = ipValue(s);
+  if (!v) return s;
+  if (v.family === 6 && v.value >> 32n === 0xffffn) {
+    return `::ffff:${formatIp({ family: 4, value: v.value & 0xffffffffn })}`;
+  }
+  return formatIp(v);
+}
+
+/** "address/prefix" or a bare address, canonical; anything else unchanged ("default", "any"). */
+export function canonicalCidr(s: string): string {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  if (m && isIpAddress(m[1]!)) return `${canonicalIp(m[1]!)}/${m[2]}`;
+  return canonicalIp(s);
+}
+
+/** "ip:port" / "[ipv6]:port" with the address canonical; anything else unchanged. */
+export function canonicalHostPort(s: string): string {
+  const hp = splitHostPort(s);
+  return hp ? hostPort(canonicalIp(hp.address), hp.port) : s;
+}
+
+/** Do two spellings name the same address? (false when either is not an address) */
+export function sameIp(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  const x = ipValue(a), y = ipValue(b);
+  return x !== undefined && y !== undefined && x.family === y.family && x.value === y.value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strict by default, tolerant on request.
+//
+// Every line-based parser takes an optional ParseOptions as its last argument. Strict (the
+// default) is right for evidence the harness collects itself: an unknown line means the format
+// drifted, and that must be seen. Tolerant is for excerpts a person pasted (a grep of
+// iptables-save without its table header, a listing without its column header, a log with "..."
+// elisions or "# comments"): a line the parser cannot account for is skipped and reported as a
+// ParseWarning (line number, text, why), and parsing goes on. Input that holds nothing the parser
+// understands is still a ParseError in both modes.
+
+export interface ParseWarning {
+  /** 1-based line number in the parsed text (0 when the problem is not one line) */
+  line: number;
+  text: string;
+  /** what the strict parser would have said */
+  reason: string;
+}
+
+export interface ParseOptions {
+  tolerant?: boolean;
+  /** where a tolerant parse records what it skipped; parseTolerant() supplies one */
+  warnings?: ParseWarning[];
+}
+
+/** A result with the lines skipped to get it; `tolerant` says which mode produced it. */
+export interface Parsed<T> {
+  value: T;
+  warnings: ParseWarning[];
+  tolerant: boolean;
+}
+
+/**
+ * Run a parser in tolerant or strict mode and return its result beside the warnings. A parser
+ * that skipped lines but found nothing at all is a ParseError, so "tolerant" never turns garbage
+ * into an empty pass.
+ */
+export function parseWith<T>(parse: (text: string, opts: ParseOptions) => T, text: string, opts: { tolerant?: boolean } = {}): Parsed<T> {
+  const warnings: ParseWarning[] = [];
+  const value = parse(text, { tolerant: opts.tolerant === true, warnings });
+  return { value, warnings, tolerant: opts.tolerant === true };
+}
+
+export const parseTolerant = <T>(parse: (text: string, opts: ParseOptions) => T, text: string): Parsed<T> => parseWith(parse, text, { tolerant: true });
+
+/** Lines a person adds to a paste: "...", "…", "[...]", "# comment", "<snip>". Skipped only in tolerant mode. */
+export const ELISION = /^\s*(\.{3,}|…|\[\.\.\.\]|\[…\]|<snip>|\(snip\)|#.*|\/\/.*)\s*$/;
+
+/**
+ * Run one line's parsing step. Strict: a ParseError propagates. Tolerant: it is recorded as a
+ * warning (the error's own line and text when it names them) and `undefined` comes back, so the
+ * caller skips the line. Anything that is not a ParseError always propagates.
+ */
+export function lineStep<T>(opts: ParseOptions | undefined, line: { no: number; text: string }, step: () => T): T | undefined {
+  if (!opts?.tolerant) return step();
+  try {
+    return step();
+  } catch (e) {
+    if (!(e instanceof ParseError)) throw e;
+    warn(opts, e.line ?? line.no, e.line !== undefined && e.line !== line.no ? e.text : line.text, e.detail);
+    return undefined;
+  }
+}
+
+/** Record a skipped line (tolerant mode only; strict callers throw instead). */
+export function warn(opts: ParseOptions | undefined, line: number, text: string, reason: string): void {
+  opts?.warnings?.push({ line, text: text.slice(0, 300), reason });
+}
+
+/** Tolerant: skip a whole-input problem with a warning; strict: throw it. */
+export function softFail(opts: ParseOptions | undefined, err: ParseError): void {
+  if (!opts?.tolerant) throw err;
+  warn(opts, err.line ?? 0, err.text, err.detail);
+}
+
+/** Tolerant mode found nothing usable: one ParseError that lists the first few skipped lines. */
+export function nothingUsable(parser: string, opts: ParseOptions | undefined, what: string): ParseError {
+  const w = opts?.warnings ?? [];
+  const list = w.slice(0, 3).map((x) => `line ${x.line}: ${x.reason}`).join("; ");
+  return new ParseError(parser, undefined, w[0]?.text ?? "", `no ${what} found${w.length ? ` (${w.length} line(s) skipped: ${list})` : ""}`);
+}
+
+/** A one-line summary for oracle reasons: "tolerant parse of <what>: N line(s) skipped (line 3: …)". */
+export function tolerantNote(what: string, p: { warnings: ParseWarning[]; tolerant: boolean }): string | undefined {
+  if (!p.tolerant) return undefined;
+  if (p.warnings.length === 0) return `tolerant parse of ${what}: nothing skipped`;
+  const first = p.warnings.slice(0, 3).map((w) => `line ${w.line} ${JSON.stringify(w.text.slice(0, 60))}`).join(", ");
+  return `tolerant parse of ${what}: ${p.warnings.length} warning(s), lines skipped or read by a guess (${first}${p.warnings.length > 3 ? ", …" : ""})`;
+}

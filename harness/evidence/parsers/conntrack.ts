@@ -6,15 +6,19 @@
  *   [EVENT] [ipv4 2] proto num [timeout] [STATE] orig-tuple [UNREPLIED] reply-tuple [flags] [k=v…]
  * A snapshot (-L) line must end its key=values with use=N, as conntrack always prints it; that is
  * how a line cut short is told from a complete one.
- *   conntrack v1.4.6 (conntrack-tools): 3 flow entries have been shown.   (the -L summary)
- * EVENT is `[NEW]`, `[UPDATE]` or `[DESTROY]` (conntrack -E). Any other line is a ParseError.
+ *   conntrack v1.4.6 (conntrack-tools): 3 flow entries have been shown.   (the -L summary, on stderr)
+ *   conntrack v1.4.6 (conntrack-tools): 7 flow events have been shown.    (-E's summary when interrupted)
+ * EVENT is `[NEW]`, `[UPDATE]` or `[DESTROY]` (conntrack -E), optionally after `-o timestamp`'s
+ * `[1700000000.123456]`. /proc/net/nf_conntrack lines (`ipv6 10 tcp 6 …`, addresses as eight
+ * zero-padded groups) parse the same way. Every address is returned canonical (RFC 5952).
+ * Any other line is a ParseError (tolerant mode: a warning, and the line is skipped).
  *
  * Note for oracles: a `[NEW]` event is printed when the first packet is seen, so it always carries
  * `[UNREPLIED]`; only a snapshot (`-L`) or a later `[UPDATE]`/`[DESTROY]` says whether a reply came.
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { check } from "./common.ts";
+import { canonicalIp, check, ELISION, lineStep, nothingUsable, sameIp, softFail, type ParseOptions } from "./common.ts";
 import { ip, splitLines, uint, type Line } from "./tokens.ts";
 
 const P = "conntrack";
@@ -70,6 +74,8 @@ export const conntrackEntrySchema = z.object({
   mark: z.number().int().nonnegative().optional(),
   use: z.number().int().nonnegative().optional(),
   zone: z.number().int().nonnegative().optional(),
+  /** `conntrack -E -o timestamp`: seconds.microseconds */
+  timestamp: z.string().optional(),
   /** any other key=value the tool printed after the tuples (secctx, labels, id, delta-time, …) */
   extra: z.record(z.string(), z.string()),
 });
@@ -78,13 +84,15 @@ export const conntrackSchema = z.object({
   /** the count from the "N flow entries have been shown." summary, when present */
   shown: z.number().int().nonnegative().optional(),
   version: z.string().optional(),
+  /** "entries" (-L) or "events" (-E), from the summary line */
+  shownKind: z.enum(["entries", "events"]).optional(),
 });
 
 export type ConntrackTuple = z.infer<typeof tuple>;
 export type ConntrackEntry = z.infer<typeof conntrackEntrySchema>;
 export type Conntrack = z.infer<typeof conntrackSchema>;
 
-const SUMMARY = /^conntrack (v[\w.-]+) \(conntrack-tools\): (\d+) flow entries have been shown\.$/;
+const SUMMARY = /^conntrack (v[\w.-]+) \(conntrack-tools\): (\d+) flow (entries|events) have been shown\.$/;
 const FLAG = /^\[([A-Z_]+)\]$/;
 const KNOWN_EXTRA = /^(secctx|labels|id|delta-time|zone-orig|zone-reply|helper|timestamp|start|stop)$/;
 
@@ -95,7 +103,11 @@ function parseEntry(line: Line): ConntrackEntry {
   const w = line.text.trim().split(/\s+/);
   let i = 0;
   const e: ConntrackEntry = { line: line.no, raw: line.text, proto: "", protoNum: 0, orig: { src: "", dst: "" }, reply: { src: "", dst: "" }, unreplied: false, flags: [], extra: {} };
-  const ev = /^\[(NEW|UPDATE|DESTROY)\]$/.exec(w[0] ?? "");
+  if (/^\[\d+\.\d+\]$/.test(w[0] ?? "")) {
+    e.timestamp = w[0]!.slice(1, -1);
+    i++;
+  }
+  const ev = /^\[(NEW|UPDATE|DESTROY)\]$/.exec(w[i] ?? "");
   if (ev) {
     e.event = ev[1] as "NEW" | "UPDATE" | "DESTROY";
     i++;
@@ -170,7 +182,7 @@ function parseEntry(line: Line): ConntrackEntry {
   // A -L snapshot line always ends with use=N (events carry no use count): without it the line was cut.
   if (e.event === undefined && e.use === undefined) fail("snapshot entry without use= (truncated line?)");
   const mk = (t: Record<string, string>, which: string): ConntrackTuple => {
-    const r: ConntrackTuple = { src: ip(P, line, t.src, `${which} src`), dst: ip(P, line, t.dst, `${which} dst`) };
+    const r: ConntrackTuple = { src: canonicalIp(ip(P, line, t.src, `${which} src`)), dst: canonicalIp(ip(P, line, t.dst, `${which} dst`)) };
     if (spec?.ports) {
       r.sport = uint(P, line, t.sport, `${which} sport`);
       r.dport = uint(P, line, t.dport, `${which} dport`);
@@ -195,28 +207,45 @@ function parseEntry(line: Line): ConntrackEntry {
   return e;
 }
 
-/** Parse conntrack -L / -E output. */
-export function parseConntrack(text: string): Conntrack {
+/** Parse conntrack -L / -E output (or /proc/net/nf_conntrack). */
+export function parseConntrack(text: string, opts?: ParseOptions): Conntrack {
   const out: Conntrack = { entries: [] };
+  let skipped = 0;
   for (const line of splitLines(text)) {
     if (line.text.trim() === "") continue;
+    if (opts?.tolerant && ELISION.test(line.text)) {
+      skipped++;
+      lineStep(opts, line, () => {
+        throw new ParseError(P, line.no, line.text, "elision or comment in a pasted excerpt");
+      });
+      continue;
+    }
     const s = SUMMARY.exec(line.text.trim());
     if (s) {
       if (out.shown !== undefined) throw new ParseError(P, line.no, line.text, "second summary line");
       out.version = s[1]!;
       out.shown = uint(P, line, s[2], "flow count");
+      out.shownKind = s[3] as "entries" | "events";
       continue;
     }
-    if (out.shown !== undefined) throw new ParseError(P, line.no, line.text, "entry after the summary line");
-    out.entries.push(parseEntry(line));
+    if (out.shown !== undefined) {
+      softFail(opts, new ParseError(P, line.no, line.text, "entry after the summary line"));
+      continue;
+    }
+    const e = lineStep(opts, line, () => parseEntry(line));
+    if (e) out.entries.push(e);
+    else skipped++;
   }
   if (out.shown !== undefined && out.shown !== out.entries.length) {
-    throw new ParseError(P, undefined, text.slice(0, 200), `summary says ${out.shown} entries, ${out.entries.length} parsed (truncated output?)`);
+    const err = new ParseError(P, undefined, text.slice(0, 200), `summary says ${out.shown} ${out.shownKind}, ${out.entries.length} parsed (truncated output?)`);
+    // a tolerant parse that skipped lines cannot expect the count to match
+    if (!(opts?.tolerant && skipped > 0)) softFail(opts, err);
   }
+  if (opts?.tolerant && out.entries.length === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "conntrack entry");
   return check(P, conntrackSchema, out);
 }
 
 /** Entries of one flow direction: protocol and original destination (and port when given). */
 export function flowEntries(entries: ConntrackEntry[], f: { proto: string; dst: string; dport?: number; src?: string }): ConntrackEntry[] {
-  return entries.filter((e) => e.proto === f.proto && e.orig.dst === f.dst && (f.dport === undefined || e.orig.dport === f.dport) && (f.src === undefined || e.orig.src === f.src));
+  return entries.filter((e) => e.proto === f.proto && sameIp(e.orig.dst, f.dst) && (f.dport === undefined || e.orig.dport === f.dport) && (f.src === undefined || sameIp(e.orig.src, f.src)));
 }

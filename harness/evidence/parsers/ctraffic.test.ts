@@ -56,7 +56,7 @@ describe("evidence/parsers/ctraffic", () => {
   it("refuses inconsistent or foreign input", () => {
     expect(() => parseCtrafficStats(SUMMARY.replace('"Received":5994', '"Received":6000'))).toThrow(/more received than sent/);
     expect(() => parseCtrafficStats(SUMMARY.replace('"Rate":100,', '"Rate":100,"Colour":1,'))).toThrow(ParseError);
-    expect(() => parseCtrafficStats("Conn act/fail/connecting: 200/0/0\n" + SUMMARY)).toThrow(/not JSON/);
+    expect(() => parseCtrafficStats("Conn act/fail/connecting: 200/0/0\n" + SUMMARY)).toThrow(/not a -monitor line before the statistics JSON/);
     expect(() => parseCtrafficHosts(HOSTS.replace("Lost connections: 1", "Lost connections: 3"))).toThrow(/adds up to 1, not 3/);
     expect(() => parseCtrafficHosts(HOSTS.split("\n").slice(0, 2).join("\n"))).toThrow(/missing/);
   });

@@ -9,10 +9,15 @@
  *        target-a-6fc4d776b7-9m9g9 2
  *      Lasting connections: 398
  *        target-a-6fc4d776b7-gcd5f 101
+ *  - `-monitor` lines, which go to stderr and so precede the JSON when both are captured
+ *    (`Conn act/fail/connecting: 200/0/0, Packets send/rec/dropped: 86/86/0`, ctraffic's README);
+ *  - the table of `ctraffic -analyze connections` (`Time Active New Failed Connecting`, one row
+ *    per second, ctraffic's README).
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { check, jsonValue, lines } from "./common.ts";
+import { check, ELISION, jsonValue, lineStep, lines, nothingUsable, softFail, type ParseOptions } from "./common.ts";
+import { splitLines } from "./tokens.ts";
 
 const Count = z.number().int().min(0);
 /** Go time.Duration: integer nanoseconds */
@@ -71,9 +76,56 @@ export const CtrafficStatsSchema = z
   });
 export type CtrafficStats = z.output<typeof CtrafficStatsSchema>;
 
-/** the statistics JSON (one object; a trailing newline is fine, anything else is not) */
-export function parseCtrafficStats(text: string): CtrafficStats {
-  return check("ctraffic-stats", CtrafficStatsSchema, jsonValue("ctraffic-stats", text));
+const MONITOR = /^Conn act\/fail\/connecting: (\d+)\/(\d+)\/(\d+), Packets send\/rec\/dropped: (\d+)\/(\d+)\/(\d+)$/;
+
+/**
+ * The statistics JSON (one object; a trailing newline is fine). `-monitor` lines before it (stderr
+ * captured with stdout) are accepted; any other line before the JSON is a ParseError (tolerant
+ * mode: a warning, and "..." elisions as the README prints them are skipped).
+ */
+export function parseCtrafficStats(text: string, opts?: ParseOptions): CtrafficStats {
+  const P = "ctraffic-stats";
+  const all = splitLines(text);
+  const at = all.findIndex((l) => l.text.trimStart().startsWith("{"));
+  if (at > 0) {
+    for (const l of all.slice(0, at)) {
+      if (l.text.trim() === "" || MONITOR.test(l.text.trim())) continue;
+      lineStep(opts, l, () => {
+        throw new ParseError(P, l.no, l.text, opts?.tolerant && ELISION.test(l.text) ? "elision in a pasted excerpt" : "not a -monitor line before the statistics JSON");
+      });
+    }
+    text = all.slice(at).map((l) => l.text).join("\n");
+  }
+  return check(P, CtrafficStatsSchema, jsonValue(P, text));
+}
+
+export interface CtrafficConnectionsRow {
+  /** seconds from the start (the middle of the one-second slot) */
+  time: number;
+  active: number;
+  new: number;
+  failed: number;
+  connecting: number;
+}
+
+/** `ctraffic -stat_file … -analyze connections`: a header, then one row per second */
+export function parseCtrafficConnections(text: string, opts?: ParseOptions): CtrafficConnectionsRow[] {
+  const P = "ctraffic-connections";
+  const all = splitLines(text).filter((l) => l.text.trim() !== "");
+  const head = all[0];
+  if (!head || head.text.trim().split(/\s+/).join(" ") !== "Time Active New Failed Connecting") throw new ParseError(P, head?.no, head?.text ?? "", 'expected the header "Time Active New Failed Connecting"');
+  const out: CtrafficConnectionsRow[] = [];
+  for (const l of all.slice(1)) {
+    lineStep(opts, l, () => {
+      const m = /^(\d+(?:\.\d+)?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/.exec(l.text.trim());
+      if (!m) throw new ParseError(P, l.no, l.text, "expected Time Active New Failed Connecting as numbers");
+      const row = { time: Number(m[1]), active: Number(m[2]), new: Number(m[3]), failed: Number(m[4]), connecting: Number(m[5]) };
+      if (out.length && row.time <= out[out.length - 1]!.time) throw new ParseError(P, l.no, l.text, "time does not increase");
+      out.push(row);
+    });
+  }
+  if (opts?.tolerant && out.length === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "row");
+  return out;
 }
 
 export interface CtrafficHosts {
@@ -84,14 +136,15 @@ export interface CtrafficHosts {
 }
 
 /** `ctraffic -analyze hosts`; the per-host counts must add up to the totals */
-export function parseCtrafficHosts(text: string): CtrafficHosts {
+export function parseCtrafficHosts(text: string, opts?: ParseOptions): CtrafficHosts {
   const P = "ctraffic-hosts";
   const all = lines(text);
   const out: CtrafficHosts = { lost: 0, lostByHost: {}, lasting: 0, lastingByHost: {} };
   let section: "lost" | "lasting" | undefined;
   const seen = new Set<string>();
-  all.forEach((raw, i) => {
+  all.forEach((raw, i) => lineStep(opts, { no: i + 1, text: raw }, () => {
     const n = i + 1;
+    if (opts?.tolerant && ELISION.test(raw)) throw new ParseError(P, n, raw, "elision or comment in a pasted excerpt");
     const head = /^(Lost|Lasting) connections: (\d+)$/.exec(raw);
     if (head) {
       const s = head[1] === "Lost" ? "lost" : "lasting";
@@ -109,11 +162,12 @@ export function parseCtrafficHosts(text: string): CtrafficHosts {
       return;
     }
     throw new ParseError(P, n, raw, 'expected "Lost connections: n", "Lasting connections: n" or "  host n"');
-  });
+  }));
   if (!seen.has("lost") || !seen.has("lasting")) throw new ParseError(P, undefined, text.slice(0, 200), "missing the Lost or Lasting section");
   const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
-  if (sum(out.lostByHost) !== out.lost) throw new ParseError(P, undefined, text.slice(0, 200), `lost per host adds up to ${sum(out.lostByHost)}, not ${out.lost}`);
-  if (sum(out.lastingByHost) !== out.lasting) throw new ParseError(P, undefined, text.slice(0, 200), `lasting per host adds up to ${sum(out.lastingByHost)}, not ${out.lasting}`);
+  // a tolerant parse that skipped host lines cannot expect the sums to match: a warning instead
+  if (sum(out.lostByHost) !== out.lost) softFail(opts, new ParseError(P, undefined, text.slice(0, 200), `lost per host adds up to ${sum(out.lostByHost)}, not ${out.lost}`));
+  if (sum(out.lastingByHost) !== out.lasting) softFail(opts, new ParseError(P, undefined, text.slice(0, 200), `lasting per host adds up to ${sum(out.lastingByHost)}, not ${out.lasting}`));
   return out;
 }
 

@@ -3,7 +3,7 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { check } from "./common.ts";
+import { check, canonicalIp, lineStep, nothingUsable, type ParseOptions } from "./common.ts";
 import { ip, splitLines } from "./tokens.ts";
 
 export const resolvConfSchema = z.object({
@@ -18,12 +18,13 @@ export type ResolvConf = z.infer<typeof resolvConfSchema>;
 
 const DOMAIN = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/;
 
-export function parseResolvConf(text: string): ResolvConf {
+export function parseResolvConf(text: string, opts?: ParseOptions): ResolvConf {
   const P = "resolv.conf";
   const r: ResolvConf = { nameservers: [], search: [], options: {}, sortlist: [] };
   for (const line of splitLines(text)) {
     const t = line.text.trim();
     if (t === "" || t.startsWith("#") || t.startsWith(";")) continue;
+    lineStep(opts, line, () => {
     const [key, ...args] = t.split(/\s+/);
     const fail = (d: string): never => {
       throw new ParseError(P, line.no, line.text, d);
@@ -32,7 +33,7 @@ export function parseResolvConf(text: string): ResolvConf {
     switch (key) {
       case "nameserver":
         if (args.length !== 1) fail("nameserver takes one address");
-        r.nameservers.push(ip(P, line, args[0], "nameserver"));
+        r.nameservers.push(canonicalIp(ip(P, line, args[0], "nameserver")));
         break;
       case "search":
         // The last search line wins, as in glibc.
@@ -56,7 +57,10 @@ export function parseResolvConf(text: string): ResolvConf {
       default:
         fail(`unknown directive ${JSON.stringify(key)}`);
     }
+    });
   }
+  const any = r.nameservers.length + r.search.length + r.sortlist.length + Object.keys(r.options).length + (r.domain ? 1 : 0);
+  if (opts?.tolerant && any === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "directive");
   return check(P, resolvConfSchema, r);
 }
 
@@ -64,16 +68,19 @@ export const hostsEntrySchema = z.object({ address: z.string(), names: z.array(z
 export type HostsEntry = z.infer<typeof hostsEntrySchema>;
 
 /** `getent hosts NAME`: "ADDRESS  NAME [ALIAS…]" per line. */
-export function parseGetentHosts(text: string): HostsEntry[] {
+export function parseGetentHosts(text: string, opts?: ParseOptions): HostsEntry[] {
   const P = "getent-hosts";
   const out: HostsEntry[] = [];
   for (const line of splitLines(text)) {
     const t = line.text.trim();
     if (t === "") continue;
-    const [addr, ...names] = t.split(/\s+/);
-    if (names.length === 0) throw new ParseError(P, line.no, line.text, "address without a name");
-    if (names.some((n) => !DOMAIN.test(n))) throw new ParseError(P, line.no, line.text, "bad host name");
-    out.push({ address: ip(P, line, addr, "address"), names });
+    lineStep(opts, line, () => {
+      const [addr, ...names] = t.split(/\s+/);
+      if (names.length === 0) throw new ParseError(P, line.no, line.text, "address without a name");
+      if (names.some((n) => !DOMAIN.test(n))) throw new ParseError(P, line.no, line.text, "bad host name");
+      out.push({ address: canonicalIp(ip(P, line, addr, "address")), names });
+    });
   }
+  if (opts?.tolerant && out.length === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "host entry");
   return check(P, z.array(hostsEntrySchema), out);
 }

@@ -79,7 +79,7 @@ describe("evidence/parsers/events", () => {
 
   it("reads core/v1 Event objects and normalises them", () => {
     const ev = parseEventObjects(JSON_LIST);
-    expect(ev[0]).toEqual({ type: "Warning", reason: "FailedCreatePodSandBox", message: "Failed to create pod sandbox: ip 10.10.10.10 has no matching Pool", object: { kind: "pod", name: "static-ip-pod2-wrong-ip", namespace: "default" }, source: "kubelet", count: 3, lastSeen: "2024-05-02T10:00:05Z" });
+    expect(ev[0]).toEqual({ type: "Warning", reason: "FailedCreatePodSandBox", message: "Failed to create pod sandbox: ip 10.10.10.10 has no matching Pool", object: { kind: "pod", name: "static-ip-pod2-wrong-ip", namespace: "default" }, source: "kubelet", node: "kind-worker", count: 3, lastSeen: "2024-05-02T10:00:05Z" });
     expect(ev[1]).toMatchObject({ source: "kubelet", count: 2, lastSeen: "2024-05-02T10:01:00.000000Z", object: { namespace: "default" } });
   });
 

@@ -8,7 +8,7 @@
  * the result (and counted in `skippedEmpty`), never mistaken for links.
  */
 import { z } from "zod";
-import { check, jsonValue } from "./common.ts";
+import { canonicalCidr, canonicalIp, check, jsonValue } from "./common.ts";
 
 const P = "ip-json";
 
@@ -93,8 +93,14 @@ function parseArray<S extends z.ZodType>(what: string, schema: S, text: string, 
   return { items, skippedEmpty: Array.isArray(data) ? data.length - items.length : 0 };
 }
 
+// Addresses come back canonical (RFC 5952); "default" and other words stay as printed.
+const canonField = <T extends Record<string, unknown>>(o: T, keys: string[], f: (s: string) => string): T => {
+  for (const k of keys) if (typeof o[k] === "string") (o as Record<string, unknown>)[k] = f(o[k] as string);
+  return o;
+};
+
 export function parseIpRoute(text: string): IpRoute[] {
-  return parseArray("route", ipRouteSchema, text, false).items;
+  return parseArray("route", ipRouteSchema, text, false).items.map((r) => canonField(r, ["dst", "gateway", "prefsrc", "src"], canonicalCidr));
 }
 
 export function parseIpLink(text: string): IpLink[] {
@@ -102,9 +108,11 @@ export function parseIpLink(text: string): IpLink[] {
 }
 
 export function parseIpNeigh(text: string): IpNeigh[] {
-  return parseArray("neigh", ipNeighSchema, text, false).items;
+  return parseArray("neigh", ipNeighSchema, text, false).items.map((n) => canonField(n, ["dst"], canonicalIp));
 }
 
 export function parseIpAddr(text: string): IpJsonResult<IpAddr> {
-  return parseArray("addr", ipAddrSchema, text, true);
+  const r = parseArray("addr", ipAddrSchema, text, true);
+  for (const l of r.items) for (const a of l.addr_info) canonField(a, ["local", "address", "broadcast"], canonicalIp);
+  return r;
 }

@@ -13,14 +13,15 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { check, isIpAddress, structuredDocuments } from "./common.ts";
+import { canonicalIp, check, isIpAddress, structuredDocuments } from "./common.ts";
 import type { IpvsForward, IpvsProtocol } from "./ipvsadm.ts";
 
 const Port = z.number().int().min(1).max(65535);
 const Protocol = z.enum(["tcp", "udp", "sctp"]);
 /** schedulers ipvsadm knows; seed 004 L136-140 names rr, sh, lc */
 const Scheduler = z.enum(["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"]);
-const Vip = z.string().refine(isIpAddress, "not an IP address");
+/** returned canonical (RFC 5952), as the ipvsadm parser returns table addresses */
+const Vip = z.string().refine(isIpAddress, "not an IP address").transform(canonicalIp);
 const Meta = z.object({ name: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/), namespace: z.string().optional() }).loose();
 
 export const LvsIngressSchema = z

@@ -9,20 +9,22 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { check, isIpAddress, lines, splitHostPort, structuredDocuments } from "./common.ts";
+import { canonicalIp, check, isIpAddress, lines, splitHostPort, structuredDocuments, ELISION, lineStep, type ParseOptions } from "./common.ts";
 
 export interface KubectlTable {
   columns: string[];
   rows: Record<string, string>[];
   /** 1-based line number of each row in the input */
   lineOf: number[];
+  /** each row's line as printed */
+  rawOf?: string[];
 }
 
 /**
  * Read one table. Blank lines before the header and after the last row are skipped; a blank line
  * between rows is an error (a second table is a different input). `indent` strips a fixed indentation (describe blocks).
  */
-export function parseKubectlTable(parser: string, text: string, opts: { indent?: number; firstLine?: number } = {}): KubectlTable {
+export function parseKubectlTable(parser: string, text: string, opts: { indent?: number; firstLine?: number; parse?: ParseOptions | undefined } = {}): KubectlTable {
   const all = lines(text);
   while (all.length && all[all.length - 1]!.trim() === "") all.pop();
   const first = opts.firstLine ?? 1;
@@ -48,9 +50,12 @@ export function parseKubectlTable(parser: string, text: string, opts: { indent?:
 
   const rows: Record<string, string>[] = [];
   const lineOf: number[] = [];
+  const rawOf: string[] = [];
   for (let j = i + 1; j < all.length; j++) {
     const n = j + first;
     const raw = all[j]!;
+    lineStep(opts.parse, { no: n, text: raw }, () => {
+    if (opts.parse?.tolerant && ELISION.test(raw)) throw new ParseError(parser, n, raw, "elision or comment in a pasted excerpt");
     if (raw.trim() === "") throw new ParseError(parser, n, raw, "blank line inside a table");
     const line = strip(raw, n).trimEnd();
     if (/[\t\u0000-\u001f\u007f]/.test(line)) throw new ParseError(parser, n, raw, "control character in a table row");
@@ -72,8 +77,24 @@ export function parseKubectlTable(parser: string, text: string, opts: { indent?:
     if (row[columns[0]!] === "") throw new ParseError(parser, n, raw, `row without ${columns[0]}`);
     rows.push(row);
     lineOf.push(n);
+    rawOf.push(raw);
+    });
   }
-  return { columns, rows, lineOf };
+  return { columns, rows, lineOf, rawOf };
+}
+
+/**
+ * Map a table's rows; in tolerant mode a row the mapper refuses is skipped with a warning (its line
+ * and cells), so one odd row of a pasted listing does not lose the others.
+ */
+export function tableRows<T>(opts: ParseOptions | undefined, t: KubectlTable, fn: (r: Record<string, string>, line: number) => T): T[] {
+  const out: T[] = [];
+  t.rows.forEach((r, k) => {
+    const n = t.lineOf[k]!;
+    const v = lineStep(opts, { no: n, text: t.rawOf?.[k] ?? Object.values(r).join(" ") }, () => fn(r, n));
+    if (v !== undefined) out.push(v);
+  });
+  return out;
 }
 
 function need(parser: string, t: KubectlTable, cols: string[], text: string): void {
@@ -102,12 +123,11 @@ export interface PodRow {
 }
 
 /** `kubectl get pods [-A] [-o wide]` */
-export function parsePods(text: string): PodRow[] {
+export function parsePods(text: string, opts?: ParseOptions): PodRow[] {
   const P = "kubectl-pods";
-  const t = parseKubectlTable(P, text);
+  const t = parseKubectlTable(P, text, { parse: opts });
   need(P, t, ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], text);
-  return t.rows.map((r, k) => {
-    const n = t.lineOf[k]!;
+  return tableRows(opts, t, (r, n) => {
     const bad = (what: string) => new ParseError(P, n, Object.values(r).join(" "), what);
     const ready = /^(\d+)\/(\d+)$/.exec(r.READY!);
     if (!ready) throw bad(`READY "${r.READY}" is not n/m`);
@@ -157,12 +177,11 @@ export interface NodeRow {
 }
 
 /** `kubectl get nodes [-L label…]` */
-export function parseNodes(text: string): NodeRow[] {
+export function parseNodes(text: string, opts?: ParseOptions): NodeRow[] {
   const P = "kubectl-nodes";
-  const t = parseKubectlTable(P, text);
+  const t = parseKubectlTable(P, text, { parse: opts });
   need(P, t, ["NAME", "STATUS", "ROLES", "AGE", "VERSION"], text);
-  return t.rows.map((r, k) => {
-    const n = t.lineOf[k]!;
+  return tableRows(opts, t, (r, n) => {
     const bad = (what: string) => new ParseError(P, n, Object.values(r).join(" "), what);
     if (!NAME.test(r.NAME!)) throw bad(`NAME "${r.NAME}" is not a node name`);
     const status = r.STATUS!.split(",");
@@ -195,12 +214,11 @@ export interface EndpointsRow {
 }
 
 /** `kubectl get endpoints`; a truncated list ("+ 2 more...") is refused: use -o json for those. */
-export function parseEndpointsTable(text: string): EndpointsRow[] {
+export function parseEndpointsTable(text: string, opts?: ParseOptions): EndpointsRow[] {
   const P = "kubectl-endpoints";
-  const t = parseKubectlTable(P, text);
+  const t = parseKubectlTable(P, text, { parse: opts });
   need(P, t, ["NAME", "ENDPOINTS", "AGE"], text);
-  return t.rows.map((r, k) => {
-    const n = t.lineOf[k]!;
+  return tableRows(opts, t, (r, n) => {
     const bad = (what: string) => new ParseError(P, n, Object.values(r).join(" "), what);
     if (!NAME.test(r.NAME!)) throw bad(`NAME "${r.NAME}" is not a name`);
     if (!AGE.test(r.AGE!)) throw bad(`AGE "${r.AGE}" is not an age`);
@@ -225,12 +243,11 @@ export interface PvcRow {
 }
 
 /** `kubectl get pvc` */
-export function parsePvcs(text: string): PvcRow[] {
+export function parsePvcs(text: string, opts?: ParseOptions): PvcRow[] {
   const P = "kubectl-pvc";
-  const t = parseKubectlTable(P, text);
+  const t = parseKubectlTable(P, text, { parse: opts });
   need(P, t, ["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "AGE"], text);
-  return t.rows.map((r, k) => {
-    const n = t.lineOf[k]!;
+  return tableRows(opts, t, (r, n) => {
     const bad = (what: string) => new ParseError(P, n, Object.values(r).join(" "), what);
     if (!NAME.test(r.NAME!)) throw bad(`NAME "${r.NAME}" is not a name`);
     if (r.STATUS !== "Bound" && r.STATUS !== "Pending" && r.STATUS !== "Lost") throw bad(`STATUS "${r.STATUS}" is not a claim phase`);
@@ -259,7 +276,7 @@ const K8sName = z.string().regex(NAME);
 const Meta = z.object({ name: K8sName, namespace: K8sName.optional(), labels: z.record(z.string(), z.string()).optional(), uid: z.string().optional() });
 
 const EndpointAddress = z.object({
-  ip: z.string().refine(isIpAddress, "not an IP address"),
+  ip: z.string().refine(isIpAddress, "not an IP address").transform(canonicalIp),
   nodeName: z.string().optional(),
   hostname: z.string().optional(),
   targetRef: z.object({ kind: z.string(), name: z.string(), namespace: z.string().optional() }).partial().optional(),

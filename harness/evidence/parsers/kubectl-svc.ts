@@ -3,8 +3,8 @@
  * external IPs and the ports with their node ports. Built on the shared table reader.
  */
 import { ParseError } from "../parse-error.ts";
-import { isIpAddress } from "./common.ts";
-import { parseKubectlTable } from "./kubectl-get.ts";
+import { isIpAddress, type ParseOptions } from "./common.ts";
+import { parseKubectlTable, tableRows } from "./kubectl-get.ts";
 
 export interface ServicePort {
   port: number;
@@ -23,14 +23,14 @@ export interface ServiceRow {
   selector?: string;
 }
 
-export function parseServices(text: string): ServiceRow[] {
+export function parseServices(text: string, opts?: ParseOptions): ServiceRow[] {
   const P = "kubectl-svc";
   // the shared table reader takes plain header names: rename PORT(S) in place (same width, same offsets)
-  const t = parseKubectlTable(P, text.replace(/^(\s*NAME\s[^\n]*?)PORT\(S\)/, "$1PORTS  "));
+  const t = parseKubectlTable(P, text.replace(/^(\s*NAME\s[^\n]*?)PORT\(S\)/, "$1PORTS  "), { parse: opts });
   for (const c of ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORTS", "AGE"]) if (!t.columns.includes(c)) throw new ParseError(P, 1, t.columns.join(" "), `no ${c} column`);
-  return t.rows.map((r, k) => {
+  return tableRows(opts, t, (r, n) => {
     const bad = (what: string): never => {
-      throw new ParseError(P, t.lineOf[k], Object.values(r).join(" "), what);
+      throw new ParseError(P, n, Object.values(r).join(" "), what);
     };
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(r.NAME!)) bad(`NAME "${r.NAME}" is not a service name`);
     if (!["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"].includes(r.TYPE!)) bad(`TYPE "${r.TYPE}" is not a service type`);

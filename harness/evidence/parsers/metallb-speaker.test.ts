@@ -48,7 +48,7 @@ describe("parsers/metallb-speaker", () => {
     ["a line that is not JSON", "I0205 12:10:00.000 speaker starting", /not a JSON object line/],
     ["a JSON line cut short", announcing.split("\n")[0]!.slice(0, 120), /not a JSON object line|not JSON/],
     ["a caller that is not file.go:line", '{"caller":"somewhere","level":"info","msg":"x","ts":"2025-02-05T10:14:46Z"}', /file\.go:line/],
-    ["a line without level", '{"caller":"main.go:1","msg":"x","ts":"2025-02-05T10:14:46Z"}', /level/],
+    ["a line without ts", '{"caller":"main.go:1","level":"info","msg":"x"}', /invalid ts/],
     ["an unknown level", '{"caller":"main.go:1","level":"chatty","ts":"2025-02-05T10:14:46Z"}', /invalid level/],
     ["a bad ts", '{"caller":"main.go:1","level":"info","ts":"yesterday"}', /RFC 3339/],
     ["ips that are not addresses", '{"caller":"main.go:1","level":"info","ts":"2025-02-05T10:14:46Z","ips":["vip"]}', /ips\.0/],

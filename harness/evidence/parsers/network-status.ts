@@ -8,16 +8,17 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { check, isIpAddress, jsonValue, lines } from "./common.ts";
+import { canonicalIp, check, isIpAddress, jsonValue, lines } from "./common.ts";
 
 const Ip = z.string().refine(isIpAddress, "not an IP address");
 const Mac = z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$|^([0-9a-fA-F]{2}:){19}[0-9a-fA-F]{2}$/, "not a MAC address");
 
 export const NetworkStatusEntrySchema = z
   .object({
-    name: z.string().min(1),
+    /** "" for the cluster default network in some Multus versions */
+    name: z.string(),
     interface: z.string().min(1).max(15).optional(),
-    ips: z.array(Ip).default([]),
+    ips: z.array(Ip).default([]).transform((xs) => xs.map(canonicalIp)),
     mac: Mac.optional(),
     mtu: z.number().int().positive().optional(),
     default: z.boolean().default(false),
@@ -45,9 +46,10 @@ export function parseNetworkStatus(text: string): NetworkStatusEntry[] {
 
 /** the entry for a network attachment, matched as "ns/name" or, when unique, by name alone */
 export function attachment(status: NetworkStatusEntry[], network: string): NetworkStatusEntry | undefined {
+  if (network === "") return undefined;
   const exact = status.find((e) => e.name === network);
   if (exact) return exact;
-  const bare = status.filter((e) => e.name.split("/").pop() === network.split("/").pop());
+  const bare = status.filter((e) => e.name !== "" && e.name.split("/").pop() === network.split("/").pop());
   return bare.length === 1 ? bare[0] : undefined;
 }
 

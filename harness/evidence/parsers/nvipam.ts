@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { check, cidrContains, ipValue, isCidr, isIpAddress, lines, parseCidr, structuredDocuments } from "./common.ts";
+import { check, cidrContains, ipValue, isCidr, isIpAddress, lines, parseCidr, structuredDocuments, lineStep, type ParseOptions } from "./common.ts";
 
 const Ip = z.string().refine(isIpAddress, "not an IP address");
 
@@ -94,11 +94,11 @@ export function parseIPPools(text: string): IPPool[] {
  * {range .status.allocations[*]}{"\t"}{.nodeName} => Start IP: {.startIP} End IP: {.endIP}{"\n"}{end}{"\n"}{end}'`
  * → pool name → allocations. Pools are separated by blank lines; every other line must fit.
  */
-export function parseAllocationListing(text: string): Map<string, Allocation[]> {
+export function parseAllocationListing(text: string, opts?: ParseOptions): Map<string, Allocation[]> {
   const P = "nvipam-allocations";
   const out = new Map<string, Allocation[]>();
   let current: Allocation[] | undefined;
-  lines(text).forEach((raw, i) => {
+  lines(text).forEach((raw, i) => lineStep(opts, { no: i + 1, text: raw }, () => {
     const n = i + 1;
     if (raw.trim() === "") {
       current = undefined;
@@ -120,7 +120,7 @@ export function parseAllocationListing(text: string): Map<string, Allocation[]> 
       return;
     }
     throw new ParseError(P, n, raw, "neither a pool name nor a \"node => Start IP: … End IP: …\" line");
-  });
+  }));
   if (out.size === 0) throw new ParseError(P, undefined, text, "no pool");
   return out;
 }

@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { check, isIpAddress, jsonValue } from "./common.ts";
+import { canonicalIp, check, isIpAddress, jsonValue, lineStep, type ParseOptions } from "./common.ts";
 import { splitLines } from "./tokens.ts";
 
 export interface PingResult {
@@ -27,7 +27,7 @@ export interface PingResult {
   unreachable: number;
 }
 
-export function parsePing(text: string): PingResult {
+export function parsePing(text: string, opts?: ParseOptions): PingResult {
   const P = "ping";
   let target: string | undefined;
   let stats: Omit<PingResult, "target" | "ttls" | "unreachable"> | undefined;
@@ -37,6 +37,7 @@ export function parsePing(text: string): PingResult {
   for (const line of splitLines(text)) {
     const t = line.text.trim();
     if (t === "" || t === "^C") continue;
+    lineStep(opts, line, () => {
     const fail = (d: string): never => {
       throw new ParseError(P, line.no, line.text, d);
     };
@@ -44,7 +45,7 @@ export function parsePing(text: string): PingResult {
     if ((m = /^PING (\S+) \(([^)]+)\) \d+\(\d+\) bytes of data\.$/.exec(t))) {
       if (target !== undefined) fail("second PING header");
       if (!isIpAddress(m[2]!)) fail("target is not an address");
-      target = m[2]!;
+      target = canonicalIp(m[2]!);
     } else if ((m = /^\d+ bytes from ([^:]+): icmp_seq=\d+ ttl=(\d+) time=[\d.]+ ms( \(DUP!\))?$/.exec(t))) {
       if (target === undefined || inStats) fail("reply outside the ping run");
       ttls.push(Number(m[2]));
@@ -62,6 +63,7 @@ export function parsePing(text: string): PingResult {
     } else if (/^rtt min\/avg\/max\/mdev = [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms$/.test(t) || /^pipe \d+$/.test(t)) {
       if (!stats) fail("rtt line before the statistics");
     } else fail("unrecognised line");
+    });
   }
   if (target === undefined || !stats) throw new ParseError(P, undefined, text.slice(0, 200), "no PING header or no statistics (truncated output?)");
   return { target, ...stats, ttls, unreachable };

@@ -13,11 +13,20 @@
  *       local  0.0.0.0/0
  *       remote 0.0.0.0/0
  *
- * Every line is accounted for by its indentation and shape; anything else is a ParseError.
+ * strongSwan 5.x before 5.9 printed the IKE head's SPIs as `<spi_i>:<spi_r>` (no `_i`/`_r`, no
+ * `*` telling which side this host is), endpoints as `'id' @ host` without `[port]`, and CHILD
+ * heads without `reqid` (`home: #1, INSTALLED, TUNNEL, ESP:AES_GCM_16-128`, as in the strongSwan
+ * documentation's swanctl examples); those parse too, with `initiator`, `port` and `reqid` absent.
+ *
+ * Two IKE SAs, or two INSTALLED CHILD SAs, with one name are kept as listed (never collapsed);
+ * duplicateSas() names them, and findChild() reports them beside its pick.
+ *
+ * Every line is accounted for by its indentation and shape; anything else is a ParseError (in
+ * tolerant mode a warning, the line skipped).
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { check } from "./common.ts";
+import { canonicalIp, check, ELISION, isIpAddress, lineStep, nothingUsable, warn, type ParseOptions } from "./common.ts";
 import { splitLines, uint, type Line } from "./tokens.ts";
 
 const P = "swanctl";
@@ -41,7 +50,8 @@ const direction = z.object({
 export const childSaSchema = z.object({
   name: z.string().min(1),
   uniqueId: z.number().int().nonnegative(),
-  reqid: z.number().int().nonnegative(),
+  /** absent in strongSwan before 5.9's CHILD heads */
+  reqid: z.number().int().nonnegative().optional(),
   cpu: z.string().optional(),
   state: z.enum(CHILD_STATES),
   /** TUNNEL, TRANSPORT, BEET, PASS, DROP */
@@ -69,10 +79,11 @@ export const ikeSaSchema = z.object({
   version: z.number().int(),
   spiI: z.string(),
   spiR: z.string(),
-  /** which side this host is: the `*` after the SPI */
-  initiator: z.boolean(),
-  local: z.object({ id: z.string(), host: z.string(), port: z.number().int(), vips: z.array(z.string()) }),
-  remote: z.object({ id: z.string(), host: z.string(), port: z.number().int(), vips: z.array(z.string()), eapId: z.string().optional(), xauthId: z.string().optional() }),
+  /** which side this host is: the `*` after the SPI; absent in the pre-5.9 `spi:spi` head */
+  initiator: z.boolean().optional(),
+  /** port absent when the endpoint is printed without `[port]` (before 5.9) */
+  local: z.object({ id: z.string(), host: z.string(), port: z.number().int().optional(), vips: z.array(z.string()) }),
+  remote: z.object({ id: z.string(), host: z.string(), port: z.number().int().optional(), vips: z.array(z.string()), eapId: z.string().optional(), xauthId: z.string().optional() }),
   proposal: z.string().optional(),
   establishedSecsAgo: z.number().int().nonnegative().optional(),
   rekeyInSecs: z.number().int().nonnegative().optional(),
@@ -88,8 +99,10 @@ export type IkeSa = z.infer<typeof ikeSaSchema>;
 export type SwanctlSas = z.infer<typeof swanctlSasSchema>;
 
 const IKE_HEAD = /^([^\s:][^:]*): #(\d+), ([A-Z]+), IKEv(\d), ([0-9a-f]{16})_i(\*?) ([0-9a-f]{16})_r(\*?)$/;
-const ENDPOINT = /^ {2}(local|remote) {1,2}'(.*)' @ (\S+)\[(\d+)\](.*)$/;
-const CHILD_HEAD = /^ {2}([^\s:][^:]*): #(\d+), reqid (\d+)(?:, cpu (\S+))?, ([A-Z]+), ([A-Z]+)(-in-UDP)?, ([A-Z]+):(\S*)$/;
+/** strongSwan before 5.9: `home: #1, ESTABLISHED, IKEv2, 7e1c8d6b6a09a9a5:c3c2d3c7f5a8b6e8` */
+const IKE_HEAD_OLD = /^([^\s:][^:]*): #(\d+), ([A-Z]+), IKEv(\d), ([0-9a-f]{16}):([0-9a-f]{16})$/;
+const ENDPOINT = /^ {2}(local|remote) {1,2}'(.*)' @ ([^\s[]+)(?:\[(\d+)\])?(.*)$/;
+const CHILD_HEAD = /^ {2}([^\s:][^:]*): #(\d+), (?:reqid (\d+), )?(?:cpu (\S+), )?([A-Z]+), ([A-Z]+)(-in-UDP)?, ([A-Z]+):(\S*)$/;
 const DIRECTION = /^ {4}(in|out) {1,2}([0-9a-f]{8})(?:\/(\S+))?(?: \(([^)]*)\))?, +(\d+) bytes, +(\d+) packets(?:, +(\d+)s ago)?$/;
 const TIMES = /^(\w+) in (\d+)s$/;
 
@@ -109,7 +122,7 @@ function times(line: Line, text: string, first: RegExp): Record<string, number> 
 }
 
 /** Parse `swanctl --list-sas` output (zero or more IKE SAs). */
-export function parseSwanctlSas(text: string): SwanctlSas {
+export function parseSwanctlSas(text: string, opts?: ParseOptions): SwanctlSas {
   const sas: IkeSa[] = [];
   let ike: IkeSa | undefined;
   let child: ChildSa | undefined;
@@ -134,33 +147,34 @@ export function parseSwanctlSas(text: string): SwanctlSas {
     }
     ike = undefined;
   };
-  for (const line of splitLines(text)) {
+  const handle = (line: Line): void => {
     const t = line.text;
-    if (t.trim() === "") continue;
     const fail = (d: string): never => {
       throw new ParseError(P, line.no, t, d);
     };
     let m = IKE_HEAD.exec(t);
-    if (m) {
+    const old = m ? null : IKE_HEAD_OLD.exec(t);
+    if (m || old) {
       closeIke(line);
-      if (!(IKE_STATES as readonly string[]).includes(m[3]!)) fail(`unknown IKE_SA state ${m[3]}`);
-      if ((m[6] === "*") === (m[8] === "*")) fail("exactly one SPI must carry the local-side *");
+      const h = (m ?? old)!;
+      if (!(IKE_STATES as readonly string[]).includes(h[3]!)) fail(`unknown IKE_SA state ${h[3]}`);
+      if (m && (m[6] === "*") === (m[8] === "*")) fail("exactly one SPI must carry the local-side *");
       ike = {
-        name: m[1]!,
-        uniqueId: uint(P, line, m[2], "unique id"),
-        state: m[3] as IkeSa["state"],
-        version: uint(P, line, m[4], "IKE version"),
-        spiI: m[5]!,
-        spiR: m[7]!,
-        initiator: m[6] === "*",
-        local: { id: "", host: "", port: 0, vips: [] },
-        remote: { id: "", host: "", port: 0, vips: [] },
+        name: h[1]!,
+        uniqueId: uint(P, line, h[2], "unique id"),
+        state: h[3] as IkeSa["state"],
+        version: uint(P, line, h[4], "IKE version"),
+        spiI: h[5]!,
+        spiR: m ? m[7]! : old![6]!,
+        local: { id: "", host: "", vips: [] },
+        remote: { id: "", host: "", vips: [] },
         tasks: { queued: [], active: [], passive: [] },
         children: [],
       };
+      if (m) ike.initiator = m[6] === "*";
       ikeSeen = new Set();
       sas.push(ike);
-      continue;
+      return;
     }
     if (!ike) fail("line outside an IKE_SA");
     const cur = ike!;
@@ -172,7 +186,6 @@ export function parseSwanctlSas(text: string): SwanctlSas {
       const c: ChildSa = {
         name: m[1]!,
         uniqueId: uint(P, line, m[2], "unique id"),
-        reqid: uint(P, line, m[3], "reqid"),
         state: m[5] as ChildSa["state"],
         mode: m[6]!,
         udpEncap: m[7] !== undefined,
@@ -183,11 +196,12 @@ export function parseSwanctlSas(text: string): SwanctlSas {
         localTs: [],
         remoteTs: [],
       };
+      if (m[3] !== undefined) c.reqid = uint(P, line, m[3], "reqid");
       if (m[4] !== undefined) c.cpu = m[4];
       child = c;
       childSeen = new Set();
       cur.children.push(c);
-      continue;
+      return;
     }
     if (child && t.startsWith("    ")) {
       const c = child;
@@ -210,7 +224,7 @@ export function parseSwanctlSas(text: string): SwanctlSas {
         d.bytes = uint(P, line, m[5], "bytes");
         d.packets = uint(P, line, m[6], "packets");
         if (m[7] !== undefined) d.lastUseSecs = uint(P, line, m[7], "last use");
-        continue;
+        return;
       }
       if (t.startsWith("    installed ")) {
         once("installed");
@@ -219,7 +233,7 @@ export function parseSwanctlSas(text: string): SwanctlSas {
         if (x.rekeying !== undefined) c.rekeyInSecs = x.rekeying;
         if (x.expires !== undefined) c.expiresInSecs = x.expires;
         if (x.reauth !== undefined) fail("reauth on a CHILD_SA");
-        continue;
+        return;
       }
       if ((m = /^ {4}(local|remote) {1,2}(\S.*)$/.exec(t))) {
         once(m[1]!);
@@ -227,12 +241,12 @@ export function parseSwanctlSas(text: string): SwanctlSas {
         if (ts.some((x) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?(\[[^\]]+\])?$|^dynamic$/.test(x))) fail("bad traffic selector");
         if (m[1] === "local") c.localTs = ts;
         else c.remoteTs = ts;
-        continue;
+        return;
       }
       if ((m = /^ {4}label {2}(\S.*)$/.exec(t))) {
         once("label");
         c.label = m[1]!;
-        continue;
+        return;
       }
       fail("unrecognised CHILD_SA line");
     }
@@ -244,8 +258,8 @@ export function parseSwanctlSas(text: string): SwanctlSas {
       ikeSeen.add(side);
       const ep = cur[side];
       ep.id = m[2]!;
-      ep.host = m[3]!;
-      ep.port = uint(P, line, m[4], "port");
+      ep.host = isIpAddress(m[3]!) ? canonicalIp(m[3]!) : m[3]!;
+      if (m[4] !== undefined) ep.port = uint(P, line, m[4], "port");
       let rest = m[5]!;
       if (side === "remote") {
         const eap = /^ EAP: '([^']*)'/.exec(rest);
@@ -262,13 +276,13 @@ export function parseSwanctlSas(text: string): SwanctlSas {
       const vips = /^ \[([^\]]+)\]$/.exec(rest);
       if (vips) ep.vips = vips[1]!.split(" ");
       else if (rest !== "") fail(`unexpected text after ${side} endpoint`);
-      continue;
+      return;
     }
     if ((m = /^ {2}([A-Z0-9_]+(-\d+)?(\/[A-Z0-9_]+(-\d+)?)+)$/.exec(t))) {
       if (ikeSeen.has("proposal")) fail("second IKE proposal line");
       ikeSeen.add("proposal");
       cur.proposal = m[1]!;
-      continue;
+      return;
     }
     if (t.startsWith("  established ")) {
       if (ikeSeen.has("established")) fail("second established line");
@@ -278,26 +292,178 @@ export function parseSwanctlSas(text: string): SwanctlSas {
       if (x.rekeying !== undefined) cur.rekeyInSecs = x.rekeying;
       if (x.reauth !== undefined) cur.reauthInSecs = x.reauth;
       if (x.expires !== undefined) cur.expiresInSecs = x.expires;
-      continue;
+      return;
     }
     if ((m = /^ {2}(queued|active|passive): +(\S.*)$/.exec(t))) {
       const k = m[1] as "queued" | "active" | "passive";
       if (ikeSeen.has(k)) fail(`second ${k} line`);
       ikeSeen.add(k);
       cur.tasks[k] = m[2]!.split(" ");
-      continue;
+      return;
     }
     fail("unrecognised line");
+  };
+  for (const line of splitLines(text)) {
+    if (line.text.trim() === "") continue;
+    if (opts?.tolerant && ELISION.test(line.text)) {
+      warn(opts, line.no, line.text, "elision or comment in a pasted excerpt");
+      continue;
+    }
+    lineStep(opts, line, () => handle(line));
   }
-  closeIke(undefined);
+  lineStep(opts, { no: 0, text: "(end of output)" }, () => closeIke(undefined));
+  if (opts?.tolerant && sas.length === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "IKE_SA");
   return check(P, swanctlSasSchema, sas);
 }
 
 /**
- * Find a CHILD SA by name, with its IKE SA. During a rekey the old and the new CHILD SA are listed
- * under the same name; the INSTALLED one is preferred, else the first listed.
+ * IKE SAs, or CHILD SAs, that share one name where only one should exist: two ESTABLISHED IKE SAs
+ * of one connection, or two INSTALLED CHILD SAs of one name (a rekey lists the old one as REKEYED
+ * or DELETING beside the new, which is not a duplicate). Each finding names the SAs.
  */
-export function findChild(sas: SwanctlSas, childName: string): { ike: IkeSa; child: ChildSa } | undefined {
+export function duplicateSas(sas: SwanctlSas): string[] {
+  const out: string[] = [];
+  const ikes = new Map<string, IkeSa[]>();
+  for (const ike of sas) if (ike.state === "ESTABLISHED") ikes.set(ike.name, [...(ikes.get(ike.name) ?? []), ike]);
+  for (const [name, xs] of ikes) if (xs.length > 1) out.push(`${xs.length} ESTABLISHED IKE_SAs named ${name} (#${xs.map((x) => x.uniqueId).join(", #")}): duplicate IKE SAs`);
+  const children = new Map<string, { ike: IkeSa; child: ChildSa }[]>();
+  for (const ike of sas) for (const child of ike.children) if (child.state === "INSTALLED") children.set(child.name, [...(children.get(child.name) ?? []), { ike, child }]);
+  for (const [name, xs] of children) {
+    if (xs.length > 1) out.push(`${xs.length} INSTALLED CHILD_SAs named ${name} (${xs.map((x) => `#${x.child.uniqueId} in/out ${x.child.in.spi}/${x.child.out.spi} under IKE_SA ${x.ike.name} #${x.ike.uniqueId}`).join("; ")}): duplicate CHILD SAs`);
+  }
+  return out;
+}
+
+/**
+ * Find a CHILD SA by name, with its IKE SA. During a rekey the old and the new CHILD SA are listed
+ * under the same name; the INSTALLED one is preferred, else the first listed. `duplicates` names
+ * every other INSTALLED CHILD SA of that name (and extra ESTABLISHED IKE SAs of its IKE name):
+ * a real fault an oracle must report, never collapse.
+ */
+export function findChild(sas: SwanctlSas, childName: string): { ike: IkeSa; child: ChildSa; duplicates: string[] } | undefined {
   const all = sas.flatMap((ike) => ike.children.filter((c) => c.name === childName).map((child) => ({ ike, child })));
-  return all.find((x) => x.child.state === "INSTALLED") ?? all[0];
+  const pick = all.find((x) => x.child.state === "INSTALLED") ?? all[0];
+  if (!pick) return undefined;
+  const duplicates = duplicateSas(sas).filter((d) => d.includes(`named ${childName} (`) || d.includes(`named ${pick.ike.name} (`));
+  return { ...pick, duplicates };
+}
+
+// ---------------------------------------------------------------------------------------------
+// `ipsec statusall` / `ipsec status` (the stroke interface of strongSwan 5.x), read into the same
+// IKE/CHILD SA records, so the IPSEC oracles judge either:
+//
+//   Security Associations (1 up, 0 connecting):
+//           home[1]: ESTABLISHED 7 seconds ago, 192.168.0.100[carol@strongswan.org]...192.168.0.1[moon.strongswan.org]
+//           home[1]: IKEv2 SPIs: 7e1c8d6b6a09a9a5_i* c3c2d3c7f5a8b6e8_r, public key reauthentication in 56 minutes
+//           home[1]: IKE proposal: AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_3072
+//           home{1}:  INSTALLED, TUNNEL, reqid 1, ESP SPIs: c92a2f0e_i c4ea0b8d_o
+//           home{1}:  AES_GCM_16_128, 84 bytes_i (1 pkt, 2s ago), 84 bytes_o (1 pkt, 2s ago), rekeying in 56 minutes
+//           home{1}:   10.3.0.1/32 === 10.1.0.0/16
+//
+// The sections before it (daemon status, listening addresses, configured connections) are
+// recognised by their headings and indentation and not read. A CHILD SA belongs to the IKE SA
+// printed before it.
+
+const UNIT_SECS: Record<string, number> = { second: 1, seconds: 1, minute: 60, minutes: 60, hour: 3600, hours: 3600, day: 86400, days: 86400 };
+const strokeSecs = (n: string, unit: string): number => Number(n) * (UNIT_SECS[unit] ?? NaN);
+
+export function parseIpsecStatusall(text: string, opts?: ParseOptions): SwanctlSas {
+  const PS = "ipsec-statusall";
+  const sas: IkeSa[] = [];
+  let section: "daemon" | "listening" | "connections" | "sas" | undefined;
+  const children = new Map<string, ChildSa>();
+  for (const line of splitLines(text)) {
+    const t = line.text;
+    if (t.trim() === "") continue;
+    lineStep(opts, line, () => {
+      const fail = (d: string): never => {
+        throw new ParseError(PS, line.no, t, d);
+      };
+      let m: RegExpExecArray | null;
+      if (opts?.tolerant && ELISION.test(t)) fail("elision or comment in a pasted excerpt");
+      if (/^Status of IKE charon daemon \(.*\):$/.test(t)) return void (section = "daemon");
+      if (t === "Listening IP addresses:") return void (section = "listening");
+      if (t === "Connections:") return void (section = "connections");
+      if (/^Security Associations \(\d+ up, \d+ connecting\):$/.test(t)) return void (section = "sas");
+      // names are right-aligned to a common width, so a long one starts at column 0
+      if (section === undefined) fail("line before any section heading");
+      if (section === "daemon" || section === "connections") {
+        if (section === "daemon" ? !/^\s+\S/.test(t) : !/^\s*[^\s:]+: /.test(t)) fail(`unrecognised ${section} line`);
+        return; // not read
+      }
+      if (section === "listening") {
+        if (!isIpAddress(t.trim())) fail("not a listening address");
+        return;
+      }
+      if (t.trim() === "none") return;
+      const ikeLine = /^\s*([^\s[{]+)\[(\d+)\]: (.*)$/.exec(t);
+      if (ikeLine) {
+        const [, name, idText, rest] = ikeLine as unknown as [string, string, string, string];
+        const id = uint(PS, line, idText, "unique id");
+        let ike = sas.find((x) => x.name === name && x.uniqueId === id);
+        if ((m = /^([A-Z]+)(?: (\d+) (seconds?|minutes?|hours?|days?) ago)?, (\S+)\[(.*?)\]\.\.\.(\S+)\[(.*?)\]$/.exec(rest))) {
+          if (ike) fail(`IKE_SA ${name}[${id}] listed twice`);
+          if (!(IKE_STATES as readonly string[]).includes(m[1]!)) fail(`unknown IKE_SA state ${m[1]}`);
+          ike = { name, uniqueId: id, state: m[1] as IkeSa["state"], version: 0, spiI: "", spiR: "", local: { id: m[5]!, host: canonicalIp(m[4]!), vips: [] }, remote: { id: m[7]!, host: canonicalIp(m[6]!), vips: [] }, tasks: { queued: [], active: [], passive: [] }, children: [] };
+          if (m[2] !== undefined) ike.establishedSecsAgo = strokeSecs(m[2], m[3]!);
+          sas.push(ike);
+          return;
+        }
+        if (!ike) fail(`IKE_SA ${name}[${id}] detail before its state line`);
+        const cur = ike!;
+        if ((m = /^IKEv(\d) SPIs: ([0-9a-f]{16})_i(\*?) ([0-9a-f]{16})_r(\*?)(?:, (.*))?$/.exec(rest))) {
+          cur.version = Number(m[1]);
+          cur.spiI = m[2]!;
+          cur.spiR = m[4]!;
+          cur.initiator = m[3] === "*";
+          const tm = /(rekeying|reauthentication) in (\d+) (seconds?|minutes?|hours?|days?)$/.exec(m[6] ?? "");
+          if (tm) cur[tm[1] === "rekeying" ? "rekeyInSecs" : "reauthInSecs"] = strokeSecs(tm[2]!, tm[3]!);
+          return;
+        }
+        if ((m = /^IKE proposal: (\S+)$/.exec(rest))) return void (cur.proposal = m[1]!);
+        if (/^(Tasks (queued|active|passive)|Remote (EAP|XAuth) identity|Remote\s+\S+ identity|peer supports .*|local\s+.*|remote\s+.*): ?.*$/.test(rest)) return;
+        fail("unrecognised IKE_SA line");
+      }
+      const childLine = /^\s*([^\s[{]+)\{(\d+)\}:\s+(.*)$/.exec(t);
+      if (!childLine) fail("unrecognised Security Associations line");
+      const [, cname, cidText, crest] = childLine as unknown as [string, string, string, string];
+      const key = `${cname}{${cidText}}`;
+      let child = children.get(key);
+      if ((m = /^([A-Z]+), ([A-Z]+)(-in-UDP)?, reqid (\d+), (ESP|AH)(?: in UDP)? SPIs: ([0-9a-f]{8})_i ([0-9a-f]{8})_o(?:, IPCOMP CPIs: \S+ \S+)?$/.exec(crest))) {
+        if (child) fail(`CHILD_SA ${key} listed twice`);
+        const ike = sas[sas.length - 1];
+        if (!ike) fail(`CHILD_SA ${key} before any IKE_SA`);
+        if (!(CHILD_STATES as readonly string[]).includes(m[1]!)) fail(`unknown CHILD_SA state ${m[1]}`);
+        child = { name: cname, uniqueId: uint(PS, line, cidText, "unique id"), reqid: Number(m[4]), state: m[1] as ChildSa["state"], mode: m[2]!, udpEncap: m[3] !== undefined || / in UDP SPIs/.test(crest), protocol: m[5]!, proposal: "", in: { spi: m[6]!, bytes: 0, packets: 0 }, out: { spi: m[7]!, bytes: 0, packets: 0 }, localTs: [], remoteTs: [] };
+        children.set(key, child);
+        ike!.children.push(child);
+        return;
+      }
+      if (!child) fail(`CHILD_SA ${key} detail before its state line`);
+      const c = child!;
+      if ((m = /^(\S+), (\d+) bytes_i(?: \((\d+) pkts?, (\d+)s ago\))?, (\d+) bytes_o(?: \((\d+) pkts?, (\d+)s ago\))?(?:, (rekeying|expires) in (\d+) (seconds?|minutes?|hours?|days?))?$/.exec(crest))) {
+        c.proposal = m[1]!;
+        c.in.bytes = Number(m[2]);
+        c.in.packets = Number(m[3] ?? 0);
+        if (m[4] !== undefined) c.in.lastUseSecs = Number(m[4]);
+        c.out.bytes = Number(m[5]);
+        c.out.packets = Number(m[6] ?? 0);
+        if (m[7] !== undefined) c.out.lastUseSecs = Number(m[7]);
+        if (m[8] === "rekeying") c.rekeyInSecs = strokeSecs(m[9]!, m[10]!);
+        if (m[8] === "expires") c.expiresInSecs = strokeSecs(m[9]!, m[10]!);
+        return;
+      }
+      if ((m = /^(\S+(?: \S+)*) === (\S+(?: \S+)*)$/.exec(crest))) {
+        c.localTs = m[1]!.split(" ");
+        c.remoteTs = m[2]!.split(" ");
+        return;
+      }
+      fail("unrecognised CHILD_SA line");
+    });
+  }
+  if (sas.length === 0 && section === undefined) {
+    if (opts?.tolerant && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(PS, opts, "section or SA");
+    throw new ParseError(PS, undefined, text.slice(0, 200), 'no "Security Associations" section (ipsec statusall / ipsec status)');
+  }
+  return check(PS, swanctlSasSchema, sas);
 }

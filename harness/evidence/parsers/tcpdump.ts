@@ -15,7 +15,7 @@
  * `length N` (a cut line) and a -v header without its continuation line.
  */
 import { ParseError } from "../parse-error.ts";
-import { isIpAddress } from "./common.ts";
+import { isIpAddress, lineStep, nothingUsable, type ParseOptions } from "./common.ts";
 import { splitLines, type Line } from "./tokens.ts";
 
 const P = "tcpdump";
@@ -120,7 +120,7 @@ function arp(line: Line, text: string, p: TcpdumpPacket): void {
   } else throw new ParseError(P, line.no, line.text, "unrecognised ARP packet (truncated line?)");
 }
 
-export function parseTcpdump(text: string): Tcpdump {
+export function parseTcpdump(text: string, opts?: ParseOptions): Tcpdump {
   const out: Tcpdump = { packets: [], notes: [] };
   const ls = splitLines(text);
   for (let i = 0; i < ls.length; i++) {
@@ -128,11 +128,12 @@ export function parseTcpdump(text: string): Tcpdump {
     const t = line.text;
     // blank lines, and the terminal's echo of the Ctrl-C that stopped the capture (seed 001 L821)
     if (t.trim() === "" || t.trim() === "^C") continue;
+    lineStep(opts, line, () => {
     // tcpdump 4.99 prints "listening on …" without its "tcpdump: " prefix (seed 001 L1066)
     if (/^(tcpdump: )?listening on \S+, link-type \S+ \([^)]*\), snapshot length \d+ bytes$/.test(t) || /^tcpdump: (verbose output suppressed, use -v\[v\]\.\.\. for full protocol decode|data link type \S+)$/.test(t)) {
       if (out.stats) throw new ParseError(P, line.no, t, "note after the statistics");
       out.notes.push(t);
-      continue;
+      return;
     }
     const st = /^(\d+) packets? (captured|received by filter|dropped by kernel)$/.exec(t);
     if (st) {
@@ -140,7 +141,7 @@ export function parseTcpdump(text: string): Tcpdump {
       const k = st[2] === "captured" ? "captured" : st[2] === "received by filter" ? "received" : "dropped";
       if (out.stats[k] !== undefined) throw new ParseError(P, line.no, t, `second "${st[2]}" line`);
       out.stats[k] = Number(st[1]);
-      continue;
+      return;
     }
     if (out.stats) throw new ParseError(P, line.no, t, "packet after the statistics");
     const tm = TIME.exec(t);
@@ -174,13 +175,13 @@ export function parseTcpdump(text: string): Tcpdump {
         }
       }
       out.packets.push(p);
-      continue;
+      return;
     }
     const arpLine = /^ARP, (.*)$/.exec(rest);
     if (arpLine) {
       arp(line, arpLine[1]!.replace(/^Ethernet \(len 6\), IPv4 \(len 4\), /, ""), p);
       out.packets.push(p);
-      continue;
+      return;
     }
     const ipLine = /^(IP6?) (.*)$/.exec(rest);
     if (ipLine) {
@@ -193,10 +194,12 @@ export function parseTcpdump(text: string): Tcpdump {
         p.ip = ipFlow(next, next.text.trim(), ipLine[1] === "IP6" ? "6" : "4", Number(v[1]));
       } else p.ip = ipFlow(line, body, ipLine[1] === "IP6" ? "6" : "4");
       out.packets.push(p);
-      continue;
+      return;
     }
     throw new ParseError(P, line.no, t, "unrecognised packet line");
+    });
   }
+  if (opts?.tolerant && out.packets.length === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "packet");
   return out;
 }
 

@@ -5,12 +5,14 @@
  * key is replaced by a marker holding only its length, so neither the result (`keyRedacted: true`)
  * nor a ParseError message can carry a key. `<<Keys hidden>>` (ip xfrm state -nokeys) is accepted.
  *
- * Each block starts at column 0 with `src …` and continues with tab-indented lines; every line of
- * a block must be one iproute2 prints, else ParseError.
+ * Each block starts with `src …` (at column 0 as iproute2 prints it, or indented as documentation
+ * pages show it: the first head's indentation counts) and continues with more-indented lines; every
+ * line of a block must be one iproute2 prints, else ParseError (tolerant mode: a warning, and the
+ * line — or a block that cannot stand — is skipped). Addresses come back canonical (RFC 5952).
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
-import { check } from "./common.ts";
+import { canonicalCidr, canonicalIp, check, ELISION, lineStep, nothingUsable, warn, type ParseOptions } from "./common.ts";
 import { cidr, hex, ip, splitLines, uint, type Line } from "./tokens.ts";
 
 const P = "xfrm";
@@ -84,13 +86,24 @@ interface Block {
   body: Line[];
 }
 
-function blocks(text: string): Block[] {
+function blocks(text: string, opts?: ParseOptions): Block[] {
   const out: Block[] = [];
+  let headIndent: number | undefined;
+  const indentOf = (t: string): number => /^[\t ]*/.exec(t)![0].replace(/\t/g, "        ").length;
   for (const line of splitLines(text)) {
     if (line.text.trim() === "") continue;
-    if (line.text.startsWith("src ")) out.push({ head: line, body: [] });
-    else if (/^[\t ]/.test(line.text) && out.length > 0) out[out.length - 1]!.body.push(line);
-    else throw new ParseError(P, line.no, line.text, "line outside a src … dst … block");
+    if (opts?.tolerant && ELISION.test(line.text)) {
+      warn(opts, line.no, line.text, "elision or comment in a pasted excerpt");
+      continue;
+    }
+    const ind = indentOf(line.text);
+    if (line.text.trimStart().startsWith("src ") && (headIndent === undefined || ind <= headIndent)) {
+      headIndent ??= ind;
+      out.push({ head: { no: line.no, text: line.text.trim() }, body: [] });
+    } else if (headIndent !== undefined && ind > headIndent && out.length > 0) out[out.length - 1]!.body.push(line);
+    else lineStep(opts, line, () => {
+      throw new ParseError(P, line.no, line.text, "line outside a src … dst … block");
+    });
   }
   return out;
 }
@@ -114,10 +127,11 @@ function parseSelector(line: Line, text: string): z.infer<typeof selector> {
     const k = w[i]!;
     const v = w[i + 1];
     if (v === undefined) throw new ParseError(P, line.no, line.text, `selector key ${k} without value`);
-    if (k === "src" || k === "dst") sel[k] = cidr(P, line, v, `selector ${k}`);
+    if (k === "src" || k === "dst") sel[k] = canonicalCidr(cidr(P, line, v, `selector ${k}`));
     else if (k === "proto") sel.proto = v;
     else if (k === "sport" || k === "dport" || k === "type" || k === "code") sel[k] = uint(P, line, v, `selector ${k}`);
     else if (k === "dev") sel.dev = v;
+    else if (k === "uid") uint(P, line, v, "selector uid"); // printed with -s; not needed by any oracle
     else throw new ParseError(P, line.no, line.text, `unknown selector key ${k}`);
   }
   if (!sel.src || !sel.dst) throw new ParseError(P, line.no, line.text, "selector without src/dst");
@@ -160,21 +174,21 @@ function commonLine(line: Line, t: string, target: { lifetimeCurrent?: z.infer<t
 }
 
 /** Parse `ip [-s] xfrm state [list]` output. */
-export function parseXfrmState(text: string): XfrmState[] {
+export function parseXfrmState(text: string, opts?: ParseOptions): XfrmState[] {
   const out: XfrmState[] = [];
-  for (const b of blocks(redactKeys(text))) {
+  for (const b of blocks(redactKeys(text), opts)) lineStep(opts, b.head, () => {
     const hm = /^src (\S+) dst (\S+)$/.exec(b.head.text.trimEnd());
     if (!hm) throw new ParseError(P, b.head.no, b.head.text, "bad state head (expected `src ADDR dst ADDR`)");
     const st: Partial<XfrmState> & { flags: string[]; algorithms: XfrmState["algorithms"] } = {
       line: b.head.no,
-      src: ip(P, b.head, hm[1], "src"),
-      dst: ip(P, b.head, hm[2], "dst"),
+      src: canonicalIp(ip(P, b.head, hm[1], "src")),
+      dst: canonicalIp(ip(P, b.head, hm[2], "dst")),
       flags: [],
       algorithms: [],
     };
     const ctx: { section?: string } = {};
     let sawId = false;
-    for (const line of b.body) {
+    for (const line of b.body) lineStep(opts, line, () => {
       const t = line.text.trim();
       const fail = (d: string): never => {
         throw new ParseError(P, line.no, line.text, d);
@@ -188,14 +202,14 @@ export function parseXfrmState(text: string): XfrmState[] {
         st.reqid = uint(P, line, m[4], "reqid");
         st.mode = m[5]!;
         ctx.section = undefined;
-        continue;
+        return;
       }
       if (!sawId) fail("state block must start with its proto/spi/reqid/mode line");
       if ((m = /^replay-window (\d+)(?: seq 0x[0-9a-f]+)?(?: flag (\S+(?: \S+)*?))?(?: extra_flag (\S+(?: \S+)*?))?(?: \(0x[0-9a-f]+\))?$/.exec(t))) {
         st.replayWindow = uint(P, line, m[1], "replay-window");
         if (m[2]) st.flags.push(...m[2].split(" "));
         if (m[3]) st.flags.push(...m[3].split(" "));
-        continue;
+        return;
       }
       if ((m = ALGO_LINE.exec(t))) {
         // m[3] is the key's length in hex digits; the key itself was removed by redactKeys().
@@ -210,48 +224,49 @@ export function parseXfrmState(text: string): XfrmState[] {
           a.icvBits = uint(P, line, m[5], "icv bits");
         } else if (a.type === "aead" || a.type === "auth-trunc") fail(`${a.type} without its ICV length`);
         st.algorithms.push(a);
-        continue;
+        return;
       }
       if ((m = SEL_LINE.exec(t))) {
         st.selector = parseSelector(line, m[1]!);
-        continue;
+        return;
       }
       if ((m = /^encap type (\S+) sport (\d+) dport (\d+) addr (\S+)$/.exec(t))) {
-        st.encap = { type: m[1]!, sport: uint(P, line, m[2], "sport"), dport: uint(P, line, m[3], "dport"), addr: ip(P, line, m[4], "encap addr") };
-        continue;
+        st.encap = { type: m[1]!, sport: uint(P, line, m[2], "sport"), dport: uint(P, line, m[3], "dport"), addr: canonicalIp(ip(P, line, m[4], "encap addr")) };
+        return;
       }
       if ((m = /^dir (in|out|other \(\d+\))$/.exec(t))) {
         st.dir = m[1]!;
-        continue;
+        return;
       }
       if (/^(anti-replay context: seq 0x[0-9a-f]+, oseq 0x[0-9a-f]+, bitmap 0x[0-9a-f]{8}|anti-replay esn context:|seq-hi 0x[0-9a-f]+, seq 0x[0-9a-f]+, oseq-hi 0x[0-9a-f]+, oseq 0x[0-9a-f]+|replay_window \d+, bitmap-length \d+|([0-9a-f]{8} ?)+|lastused .+|tfcpad \d+|pcpu-num \d+|crypto offload parameters: .+|security context .+|coa .+)$/.test(t)) {
-        continue; // recognised, not needed by any oracle
+        return; // recognised, not needed by any oracle
       }
       if (ctx.section === "stats:" && (m = /^replay-window (\d+) replay (\d+) failed (\d+)$/.exec(t))) {
         st.stats = { replayWindow: uint(P, line, m[1], "replay-window"), replay: uint(P, line, m[2], "replay"), integrityFailed: uint(P, line, m[3], "failed") };
-        continue;
+        return;
       }
-      if (commonLine(line, t, st, ctx)) continue;
+      if (commonLine(line, t, st, ctx)) return;
       fail("unrecognised state line");
-    }
+    });
     if (!sawId) throw new ParseError(P, b.head.no, b.head.text, "state block without its proto line (truncated output?)");
     if (ctx.section === "lifetime current:" && st.lifetimeCurrent?.add === undefined) throw new ParseError(P, b.head.no, b.head.text, "lifetime current section is incomplete (truncated output?)");
     if (ctx.section === "stats:" && !st.stats) throw new ParseError(P, b.head.no, b.head.text, "stats section is empty (truncated output?)");
     out.push(st as XfrmState);
-  }
+  });
+  if (opts?.tolerant && out.length === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "xfrm state");
   return check(P, z.array(xfrmStateSchema), out);
 }
 
 /** Parse `ip [-s] xfrm policy [list]` output. */
-export function parseXfrmPolicy(text: string): XfrmPolicy[] {
+export function parseXfrmPolicy(text: string, opts?: ParseOptions): XfrmPolicy[] {
   const out: XfrmPolicy[] = [];
-  for (const b of blocks(text)) {
+  for (const b of blocks(text, opts)) lineStep(opts, b.head, () => {
     const pol: Partial<XfrmPolicy> & { templates: XfrmPolicy["templates"] } = { line: b.head.no, selector: parseSelector(b.head, b.head.text), templates: [] };
     const ctx: { section?: string } = {};
     let sawDir = false;
     let tmpl: XfrmPolicy["templates"][number] | undefined;
     let tmplOpen = false; // a "tmpl src dst" line waiting for its proto line
-    for (const line of b.body) {
+    for (const line of b.body) lineStep(opts, line, () => {
       const t = line.text.trim();
       const fail = (d: string): never => {
         throw new ParseError(P, line.no, line.text, d);
@@ -266,14 +281,14 @@ export function parseXfrmPolicy(text: string): XfrmPolicy[] {
         if (m[5]) pol.index = uint(P, line, m[5], "index");
         pol.priority = uint(P, line, m[6], "priority");
         if (m[7]) pol.ptype = m[7];
-        continue;
+        return;
       }
       if (!sawDir) fail("policy block must start with its dir line");
       if ((m = /^tmpl src (\S+) dst (\S+)$/.exec(t))) {
         if (tmplOpen) fail("tmpl without its proto line");
-        tmpl = { src: ip(P, line, m[1], "tmpl src"), dst: ip(P, line, m[2], "tmpl dst"), proto: "", reqid: 0, mode: "" };
+        tmpl = { src: canonicalIp(ip(P, line, m[1], "tmpl src")), dst: canonicalIp(ip(P, line, m[2], "tmpl dst")), proto: "", reqid: 0, mode: "" };
         tmplOpen = true;
-        continue;
+        return;
       }
       if (tmplOpen && (m = ID_LINE.exec(t))) {
         tmpl!.proto = m[1]!;
@@ -282,20 +297,21 @@ export function parseXfrmPolicy(text: string): XfrmPolicy[] {
         tmpl!.mode = m[5]!;
         pol.templates.push(tmpl!);
         tmplOpen = false;
-        continue;
+        return;
       }
       if (tmpl && !tmplOpen && (m = /^level (required|use|\d+)(?: share \S+)?$/.exec(t))) {
         tmpl.level = m[1]!;
-        continue;
+        return;
       }
-      if (tmpl && /^(enc|auth|comp)-mask \S+ (enc|auth|comp)-mask \S+ (enc|auth|comp)-mask \S+$/.test(t)) continue;
+      if (tmpl && /^(enc|auth|comp)-mask \S+ (enc|auth|comp)-mask \S+ (enc|auth|comp)-mask \S+$/.test(t)) return;
       if (tmplOpen) fail("tmpl without its proto line");
-      if (commonLine(line, t, pol, ctx)) continue;
+      if (commonLine(line, t, pol, ctx)) return;
       fail("unrecognised policy line");
-    }
+    });
     if (!sawDir) throw new ParseError(P, b.head.no, b.head.text, "policy block without its dir line (truncated output?)");
     if (tmplOpen) throw new ParseError(P, b.head.no, b.head.text, "tmpl without its proto line (truncated output?)");
     out.push(pol as XfrmPolicy);
-  }
+  });
+  if (opts?.tolerant && out.length === 0 && (opts.warnings?.length ?? 0) > 0) throw nothingUsable(P, opts, "xfrm policy");
   return check(P, z.array(xfrmPolicySchema), out);
 }
