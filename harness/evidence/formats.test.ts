@@ -175,7 +175,7 @@ describe("issue 11 item 4, the KUBE-EXT era's counterpart: a node without local 
 
 describe("issue 11 item 5: MetalLB speaker logs of go-kit-era speakers", () => {
   it("reads lines without level, and serviceWithdrawn with ip \"\" or null", () => {
-    const log = parseSpeakerLog(text("metallb-speaker-gokit.log"));
+    const log = parseSpeakerLog(text("metallb-speaker-gokit.jsonl"));
     expect(log).toHaveLength(7);
     expect(log[0]!.level).toBeUndefined();
     expect(announcements(log, "172.18.255.200").map((e) => e.line)).toEqual([3]);
@@ -184,13 +184,13 @@ describe("issue 11 item 5: MetalLB speaker logs of go-kit-era speakers", () => {
   });
 
   it("reads what kubectl logs --timestamps and --prefix put before each line", () => {
-    const lines = text("metallb-speaker-gokit.log").trim().split("\n");
+    const lines = text("metallb-speaker-gokit.jsonl").trim().split("\n");
     const prefixed = lines.map((l, i) => `[pod/speaker-x7k2p/speaker] 2022-03-10T08:0${i}:00.123456789Z ${l}`).join("\n");
     expect(parseSpeakerLog(prefixed).map((e) => e.event)).toEqual(parseSpeakerLog(lines.join("\n")).map((e) => e.event));
   });
 
   it("one unexpected line: strict refuses the log, tolerant reads the rest and names the line", () => {
-    const withJunk = `${text("metallb-speaker-gokit.log")}I0310 08:04:00.000000       1 leaderelection.go:248] attempting to acquire leader lease\n`;
+    const withJunk = `${text("metallb-speaker-gokit.jsonl")}I0310 08:04:00.000000       1 leaderelection.go:248] attempting to acquire leader lease\n`;
     expect(() => parseSpeakerLog(withJunk)).toThrow(/line 8/);
     const warnings: { line: number; text: string; reason: string }[] = [];
     expect(parseSpeakerLog(withJunk, { tolerant: true, warnings })).toHaveLength(7);

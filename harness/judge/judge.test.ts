@@ -31,7 +31,7 @@ describe("judge: evidence is recognised by its content", () => {
     [fmt("ipsec-statusall.txt"), "swanctl"],
     [fx("IPSEC-01", "pass", "xfrm-state.txt"), "xfrm-state"],
     [fx("MLB-05", "pass", "speaker.jsonl"), "speaker-log"],
-    [fmt("metallb-speaker-gokit.log"), "speaker-log"],
+    [fmt("metallb-speaker-gokit.jsonl"), "speaker-log"],
     [fmt("describe-pod-multiline-events.txt"), "describe-events"],
     [fx("MLB-02", "pass", "arp-vip100.txt"), "neighbours"],
     [fx("MLB-02", "pass", "ip-neigh-vip100.txt"), "neighbours"],

@@ -51,7 +51,7 @@ const PARSERS: [string, P, string[]][] = [
   ["arp -na", parseArpNa, [fx("MLB-05", "pass", "arp-na.txt")]],
   ["swanctl", parseSwanctlSas, [fx("IPSEC-01", "pass", "sas-after.swanctl"), loadFormat("swanctl-5.8-list-sas.txt").text]],
   ["ipsec statusall", parseIpsecStatusall, [loadFormat("ipsec-statusall.txt").text]],
-  ["metallb speaker", parseSpeakerLog, [fx("MLB-05", "pass", "speaker.jsonl"), loadFormat("metallb-speaker-gokit.log").text]],
+  ["metallb speaker", parseSpeakerLog, [fx("MLB-05", "pass", "speaker.jsonl"), loadFormat("metallb-speaker-gokit.jsonl").text]],
   ["ipvsadm -Lcn", parseIpvsConnections, [loadFormat("ipvsadm-Lcn.txt").text, loadFormat("proc-net-ip_vs_conn.txt").text]],
   ["ctraffic -analyze connections", parseCtrafficConnections, [loadFormat("ctraffic-analyze-connections.txt").text]],
   ["mconnect", parseMconnect, [loadFormat("mconnect.txt").text]],
