@@ -67,7 +67,9 @@ describe("cluster", () => {
   it("HARN-02 a pod pulls agnhost through the mirror and serves; pod-to-pod and pod-to-ClusterIP requests answer", async () => {
     await behaviour("HARN-02", "L");
     // a cluster given by kubeconfig pulls the way it was set up to (or the harness loaded the image): no pull to prove
-    await apply(s.kube, renderManifest("netexec", { NAMESPACE: NS, NAME: "backend", REPLICAS: 2, IMAGE: s.image("agnhost") }));
+    await apply(s.kube, renderManifest("netexec", { NAMESPACE: NS, NAME: "backend", REPLICAS: 2, IMAGE: s.image("agnhost"), PULL_POLICY: existing ? "IfNotPresent" : "Always" }));
+    // on a cluster given by kubeconfig the cluster stays: its namespace goes with the run
+    if (existing) s.run.defer(`namespace ${NS}`, async () => void (await s.kube.core.deleteNamespace({ name: NS })));
     await waitForDeploymentReady(s.kube, NS, "backend", { config: s.run.config });
     await waitForPodsReady(s.kube, NS, "app=backend", { config: s.run.config, min: 2 });
     const pods = (await s.kube.core.listNamespacedPod({ namespace: NS, labelSelector: "app=backend" })).items;
