@@ -105,3 +105,16 @@ export function apiErrorMessage(e: unknown): string {
   }
   return e instanceof Error ? e.message : String(e);
 }
+
+/** Does the API server answer a node list within `ms`? undefined when it does, else the first line of why not. */
+export async function apiAnswers(kube: KubeClient, ms: number): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([kube.core.listNode({ limit: 1 }), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`no answer within ${ms / 1000} s`)), ms)))]);
+    return undefined;
+  } catch (e) {
+    return apiErrorMessage(e).split("\n")[0];
+  } finally {
+    clearTimeout(timer);
+  }
+}

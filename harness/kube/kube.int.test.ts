@@ -10,7 +10,7 @@ import { parseConfig } from "../config.ts";
 import { suitePreflight } from "../preflight/global-suites.ts";
 import { Run } from "../run.ts";
 import { apply, deleteObjects } from "./apply.ts";
-import { type KubeClient, apiErrorMessage, kubeClient } from "./client.ts";
+import { type KubeClient, apiAnswers, kubeClient } from "./client.ts";
 import { PodExecutor, execInPod } from "./exec.ts";
 import { events, podLogs } from "./inspect.ts";
 import { waitForNodeCondition, waitForNodesReady } from "./waits.ts";
@@ -24,12 +24,8 @@ let reason: string | undefined;
 let made: Run | undefined;
 
 async function answers(kube: KubeClient, where: string): Promise<string | undefined> {
-  try {
-    await Promise.race([kube.core.listNode({ limit: 1 }), new Promise((_, rej) => setTimeout(() => rej(new Error("no answer within 10 s")), 10_000))]);
-    return undefined;
-  } catch (e) {
-    return `no cluster — the API server of ${where} (${kube.server}) does not answer: ${apiErrorMessage(e).split("\n")[0]}`;
-  }
+  const silent = await apiAnswers(kube, 10_000);
+  return silent && `no cluster — the API server of ${where} (${kube.server}) does not answer: ${silent}`;
 }
 
 /** the user's cluster, or one made here (then `made` is its run) */

@@ -8,7 +8,7 @@ import { dockerMissing } from "./docker.ts";
 import { ensureInotifyLimits } from "./inotify.ts";
 import { existsSync } from "node:fs";
 import { findDockerNodes } from "../cluster/existing.ts";
-import { apiErrorMessage, kubeClient } from "../kube/client.ts";
+import { apiAnswers, apiErrorMessage, kubeClient } from "../kube/client.ts";
 
 /**
  * suites project setup: find out once whether live suites can run here, and hand the answer to
@@ -35,10 +35,11 @@ export async function suitePreflight(): Promise<SuitePreflight> {
     let kube;
     try {
       kube = kubeClient(config.kubeconfig);
-      await Promise.race([kube.core.listNode({ limit: 1 }), new Promise((_, rej) => setTimeout(() => rej(new Error("no answer within 15 s")), 15_000))]);
     } catch (e) {
-      return { missing: `the API server of NETCONFORM_KUBECONFIG=${config.kubeconfig} does not answer: ${apiErrorMessage(e).split("\n")[0]}`, kubeadmApi };
+      return { missing: `NETCONFORM_KUBECONFIG=${config.kubeconfig}: ${apiErrorMessage(e).split("\n")[0]}`, kubeadmApi };
     }
+    const silent = await apiAnswers(kube, 15_000);
+    if (silent) return { missing: `the API server of NETCONFORM_KUBECONFIG=${config.kubeconfig} does not answer: ${silent}`, kubeadmApi };
     const d = await findDockerNodes(kube);
     // the suites build their world (client, router, pools) on kind's own network
     if (d.network && d.network !== "kind") return { kubeadmApi, existing: { nodes: [], nodesMissing: `the node containers are on docker network ${d.network}; the suites build their client hosts and address pools on kind's network "kind"` } };
