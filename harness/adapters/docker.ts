@@ -52,10 +52,31 @@ export async function inspectNetwork(name: string): Promise<Dockerode.NetworkIns
 
 export async function removeNetwork(name: string): Promise<void> {
   const d = await dockerode();
-  try {
-    await d.getNetwork(name).remove();
-  } catch (e) {
-    if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+  await whileBusy(`network ${name}`, async () => {
+    try {
+      await d.getNetwork(name).remove();
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+    }
+  });
+}
+
+/**
+ * Run a removal; while docker answers 409 (a container's removal already in progress, a network
+ * with endpoints or a volume in use by a container that another teardown is removing right now),
+ * try again every second, bounded by `timeoutMs`. Two cleaners (a run's teardown and the session
+ * reaper) may work on the same objects at once; neither may fail because the other was first.
+ */
+export async function whileBusy(what: string, fn: () => Promise<void>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+      if (Date.now() >= until) throw new Error(`${what}: still busy after ${Math.round(timeoutMs / 1000)} s: ${(e as Error).message}`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
@@ -155,11 +176,13 @@ export async function containerAction(name: string, action: ContainerAction): Pr
 
 export async function removeContainer(name: string): Promise<void> {
   const d = await dockerode();
-  try {
-    await d.getContainer(name).remove({ force: true, v: true });
-  } catch (e) {
-    if ((e as { statusCode?: number }).statusCode !== 404) throw e;
-  }
+  await whileBusy(`container ${name}`, async () => {
+    try {
+      await d.getContainer(name).remove({ force: true, v: true });
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+    }
+  });
 }
 
 export interface Labelled {
@@ -243,9 +266,11 @@ export async function removeImage(ref: string): Promise<void> {
 
 export async function removeVolume(name: string): Promise<void> {
   const d = await dockerode();
-  try {
-    await d.getVolume(name).remove();
-  } catch (e) {
-    if ((e as { statusCode?: number }).statusCode !== 404) throw e;
-  }
+  await whileBusy(`volume ${name}`, async () => {
+    try {
+      await d.getVolume(name).remove();
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+    }
+  });
 }

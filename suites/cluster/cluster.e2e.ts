@@ -20,6 +20,9 @@ describe("cluster", () => {
 
   it("HARN-01 every node of the topology is Ready and kube-proxy runs in iptables mode", async () => {
     await behaviour("HARN-01", "L");
+    // a node that just turned Ready still carries the lifecycle controller's not-ready taint for a
+    // moment (a soak caught it): wait, bounded (timeouts.nodeReady), until those taints are gone
+    await waitForNodesReady(s.kube, { config: s.run.config, count: s.cluster.nodes.length });
     const nodes = (await s.kube.core.listNode()).items;
     expect(nodes.map((n) => n.metadata?.name).sort()).toEqual([...s.cluster.nodes].sort());
     // the topology's per-node labels and taints, registered by the kubelet through kubeadm patches
