@@ -51,7 +51,8 @@ export function normaliseReason(message: string): string {
   const clean = message.replace(/\x1b\[[0-9;]*m/g, "");
   const line = clean.split("\n").map((l) => l.trim()).find((l) => l && !/^at\s/.test(l)) ?? "(no message)";
   return line
-    .replace(/\bnct?-[a-z0-9]+(?:-[a-z0-9]+)*/g, "<run>")
+    // run ids: nc-<time>-<pid>, nct-<tag>-<time>, soak-<time>-<n> (their parts carry digits; nc-mirror-docker-io does not)
+    .replace(/\b(?:nct?|soak)-(?:[a-z]+-)?[a-z]*\d[a-z0-9]*(?:-[a-z]*\d[a-z0-9]*)?/g, "<run>")
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z/g, "<time>")
     .replace(/\b\d+(?:\.\d+)? ?(ms|s)\b/g, "N $1")
     .replace(/\b[0-9a-f]{12,64}\b/g, "<id>")
