@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { ContainerExecutor } from "../../harness/exec/host.ts";
-import { PodExecutor, apply, waitForDaemonSetReady, waitForDeploymentReady, waitForEndpoints, waitForNodeCondition, waitForNodesReady, waitForPodsReady } from "../../harness/kube/index.ts";
+import { PodExecutor, apply, deleteNamespace, waitForDaemonSetReady, waitForDeploymentReady, waitForEndpoints, waitForNodeCondition, waitForNodesReady, waitForPodsReady } from "../../harness/kube/index.ts";
 import { injectFault } from "../../harness/network/world.ts";
 import { renderManifest } from "../../harness/kube/manifests.ts";
 import { gateSuite } from "../../harness/preflight/gate.ts";
@@ -59,6 +59,10 @@ describe("cluster", () => {
 
   it("HARN-02 a pod pulls agnhost through the mirror and serves; pod-to-pod and pod-to-ClusterIP requests answer", async () => {
     await behaviour("HARN-02", "L");
+    // on a reused cluster: start from no namespace (its events of an earlier run would otherwise
+    // answer the "pulled" question) and no agnhost on the nodes (so the pull below is a real one)
+    await deleteNamespace(s.kube, NS, s.run.config);
+    for (const n of s.cluster.nodes) await s.cluster.node(n).run(["crictl", "rmi", s.image("agnhost")], { allowFailure: true });
     await apply(s.kube, renderManifest("netexec", { NAMESPACE: NS, NAME: "backend", REPLICAS: 2, IMAGE: s.image("agnhost") }));
     await waitForDeploymentReady(s.kube, NS, "backend", { config: s.run.config });
     await waitForPodsReady(s.kube, NS, "app=backend", { config: s.run.config, min: 2 });
