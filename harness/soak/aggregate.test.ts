@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ParseError } from "../evidence/parse-error.ts";
+import { fuzz } from "../evidence/parsers/fuzz-util.ts";
 import { FILE_HOOKS, type Outcome, type RunResult, aggregate, median, normaliseReason, parseVitestJson, renderTable, soakExitCode, verdictLine } from "./aggregate.ts";
 import { SOAK_USAGE, UsageError, parseSoakArgs } from "./args.ts";
 
@@ -47,6 +48,14 @@ describe("soak: reading a run's vitest JSON report", () => {
     expect(() => parseVitestJson("{", ROOT)).toThrow(ParseError);
     expect(() => parseVitestJson(JSON.stringify({ tests: [] }), ROOT)).toThrow(/vitest-json: not a vitest JSON report: testResults/);
     expect(() => parseVitestJson(report([{ name: "x", status: "exploded" }]), ROOT)).toThrow(/unknown status "exploded"/);
+  });
+
+  it("fuzz: a mangled report parses or fails with ParseError", () => {
+    const pretty = (t: string) => JSON.stringify(JSON.parse(t), null, 2);
+    const samples = [pretty(report([{ name: HARN01, status: "failed", failure: TAINT }, { name: "x", status: "passed" }])), pretty(report([{ name: "y", status: "skipped" }], { status: "failed", message: "boom" }))];
+    const r = fuzz(samples, (t) => parseVitestJson(t, ROOT), () => undefined, 300, 7);
+    expect(r.bad.slice(0, 3)).toEqual([]);
+    expect(r.rejected).toBeGreaterThan(60);
   });
 
   it("normalises what differs between runs of the same failure", () => {
