@@ -72,16 +72,27 @@ export class Run {
     return out;
   }
 
-  /** On SIGINT/SIGTERM: tear down (honouring keep), then exit 130/143. */
+  /**
+   * On SIGINT/SIGTERM: tear down (honouring keep), then exit 130/143. The handlers stay installed
+   * while the teardown runs: a second signal (Ctrl-C pressed again, or one a child passed on; measured:
+   * a run interrupted during `kind create` got a second SIGINT and died by it mid-teardown) waits for
+   * the same teardown instead of killing the process half-way.
+   */
   installSignalHandlers(): void {
     if (this.signalHandler) return;
+    let first: NodeJS.Signals | undefined;
     this.signalHandler = (sig) => {
+      if (first) {
+        log.warn(`${sig}: the teardown of run ${this.id} is under way; waiting for it`);
+        return;
+      }
+      first = sig;
       log.warn(`${sig}: tearing down run ${this.id}`);
       this.failed = true;
       void this.teardown().finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
     };
-    process.once("SIGINT", this.signalHandler);
-    process.once("SIGTERM", this.signalHandler);
+    process.on("SIGINT", this.signalHandler);
+    process.on("SIGTERM", this.signalHandler);
   }
 
   removeSignalHandlers(): void {

@@ -49,7 +49,7 @@ describe("lifecycle: Ctrl-C at several points of a run", () => {
       }
       // 130: the SIGINT handler's teardown; the interrupted `kind create` or `docker exec` (it got the
       // signal too) may fail the run first, which then ends with 1 after the same teardown
-      if (c.killAfterMs === undefined) expect(c.point === "before" || c.point === "created" ? [130] : [1, 130], r.childOutput.slice(-2000)).toContain(r.childExit);
+      if (c.killAfterMs === undefined) expect(c.point === "before" || c.point === "created" ? [130] : [1, 130], `exit ${r.childExit}, signal ${r.childSignal}: ${r.childOutput.slice(-2000)}`).toContain(r.childExit);
       expect(r.reaperExit, r.reaperOutput).toBe(0);
       expect(r.reaperOutput, "the reaper's log carries no stack trace").not.toMatch(/^\s+at /m);
       expect(r.left, `left of run ${runId}; child: ${r.childOutput.slice(-1000)}; reaper: ${r.reaperOutput}`).toEqual([]);
