@@ -19,6 +19,8 @@ export default defineConfig({
       "default",
       ["allure-vitest/reporter", { resultsDir }],
       "./harness/report/summary-reporter.ts",
+      // npm run soak reads each run's verdicts from this file (harness/cli/soak.ts)
+      ...(process.env.NETCONFORM_JSON_REPORT ? [["json", { outputFile: process.env.NETCONFORM_JSON_REPORT }] as ["json", { outputFile: string }]] : []),
     ],
     setupFiles: ["allure-vitest/setup"],
     projects: [

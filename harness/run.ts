@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LABEL_KEEP, LABEL_ROLE, LABEL_RUN, dockerode, listByLabel, removeContainer, removeNetwork, removeVolume } from "./adapters/docker.ts";
+import { LABEL_KEEP, LABEL_ROLE, LABEL_RUN, createVolume, listByLabel, removeContainer, removeImage, removeNetwork, removeVolume, volumeLabels } from "./adapters/docker.ts";
 import { type RunConfig, loadConfig } from "./config.ts";
 import { log } from "./log.ts";
 
@@ -76,16 +76,27 @@ export class Run {
     return out;
   }
 
-  /** On SIGINT/SIGTERM: tear down (honouring keep), then exit 130/143. */
+  /**
+   * On SIGINT/SIGTERM: tear down (honouring keep), then exit 130/143. The handlers stay installed
+   * while the teardown runs: a second signal (Ctrl-C pressed again, or one a child passed on; measured:
+   * a run interrupted during `kind create` got a second SIGINT and died by it mid-teardown) waits for
+   * the same teardown instead of killing the process half-way.
+   */
   installSignalHandlers(): void {
     if (this.signalHandler) return;
+    let first: NodeJS.Signals | undefined;
     this.signalHandler = (sig) => {
+      if (first) {
+        log.warn(`${sig}: the teardown of run ${this.id} is under way; waiting for it`);
+        return;
+      }
+      first = sig;
       log.warn(`${sig}: tearing down run ${this.id}`);
       this.failed = true;
       void this.teardown().finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
     };
-    process.once("SIGINT", this.signalHandler);
-    process.once("SIGTERM", this.signalHandler);
+    process.on("SIGINT", this.signalHandler);
+    process.on("SIGTERM", this.signalHandler);
   }
 
   removeSignalHandlers(): void {
@@ -97,8 +108,14 @@ export class Run {
 
   /** record in docker that this run created cluster `name` (see sweep) */
   async recordCluster(name: string): Promise<void> {
-    const d = await dockerode();
-    await d.createVolume({ Name: `nc-run-${this.id}`, Labels: this.labels("ledger", { [LABEL_CLUSTER]: name }) });
+    await createVolume(`nc-run-${this.id}`, this.labels("ledger", { [LABEL_CLUSTER]: name }));
+  }
+
+  /** a named docker volume of this run: labelled with it, removed by its teardown */
+  async volume(name: string, role = "data"): Promise<string> {
+    await createVolume(name, this.labels(role));
+    this.defer(`volume ${name}`, () => removeVolume(name));
+    return name;
   }
 
   /** remove the record of recordCluster (the caller does, right after deleting the cluster, so an interrupted teardown leaves neither or both) */
@@ -107,40 +124,62 @@ export class Run {
   }
 }
 
+export interface SweepResult {
+  removed: string[];
+  /** left on purpose (io.netconform.keep=true, without force) */
+  kept: string[];
+  /** one line per object that could not be removed; the sweep went on with the rest */
+  errors: string[];
+}
+
 /**
- * Remove everything labelled with a run id (containers, networks, volumes, and the kind cluster its
- * ledger names), whatever state the run ended in. Objects labelled keep=true are left alone unless
- * `force`. Returns what it removed.
+ * Remove everything labelled with a run id or a session (containers with their anonymous volumes,
+ * networks, volumes, images, and the kind cluster a ledger volume names), whatever state the run
+ * ended in. Objects labelled keep=true are left alone unless `force`. Each removal that fails is
+ * recorded and the sweep goes on with the rest; a ledger volume stays when its cluster could not be
+ * deleted, so a later `npm run clean` finds the cluster again.
  */
 export async function sweep(
   by: { run: string } | { session: string },
   deleteCluster: (name: string) => Promise<void>,
   force = false,
-): Promise<string[]> {
+): Promise<SweepResult> {
+  const out: SweepResult = { removed: [], kept: [], errors: [] };
   const found = "run" in by ? await listByLabel(LABEL_RUN, by.run) : await listByLabel(LABEL_SESSION, by.session);
-  const removed: string[] = [];
-  const d = await dockerode();
-  for (const v of found.volumes) {
-    const info = await d.getVolume(v).inspect();
-    const cluster = info.Labels?.[LABEL_CLUSTER];
-    if (cluster) {
-      await deleteCluster(cluster);
-      removed.push(`cluster ${cluster}`);
+  const attempt = async (what: string, fn: () => Promise<void>): Promise<boolean> => {
+    try {
+      await fn();
+      out.removed.push(what);
+      return true;
+    } catch (e) {
+      out.errors.push(`${what}: ${((e as Error).message ?? String(e)).split("\n")[0]}`);
+      return false;
     }
+  };
+  const ledgersLeft = new Set<string>();
+  for (const v of found.volumes) {
+    let cluster: string | undefined;
+    try {
+      cluster = (await volumeLabels(v))?.[LABEL_CLUSTER];
+    } catch (e) {
+      out.errors.push(`volume ${v}: ${(e as Error).message}`);
+      ledgersLeft.add(v);
+      continue;
+    }
+    if (cluster && !(await attempt(`cluster ${cluster}`, () => deleteCluster(cluster)))) ledgersLeft.add(v);
   }
   for (const c of found.containers) {
-    if (c.labels[LABEL_KEEP] === "true" && !force) continue;
-    await removeContainer(c.name);
-    removed.push(`container ${c.name}`);
+    if (c.labels[LABEL_KEEP] === "true" && !force) out.kept.push(`container ${c.name}`);
+    else await attempt(`container ${c.name}`, () => removeContainer(c.name));
   }
   for (const n of found.networks) {
-    if (n.labels[LABEL_KEEP] === "true" && !force) continue;
-    await removeNetwork(n.name);
-    removed.push(`network ${n.name}`);
+    if (n.labels[LABEL_KEEP] === "true" && !force) out.kept.push(`network ${n.name}`);
+    else await attempt(`network ${n.name}`, () => removeNetwork(n.name));
   }
   for (const v of found.volumes) {
-    await removeVolume(v);
-    removed.push(`volume ${v}`);
+    if (ledgersLeft.has(v)) continue;
+    await attempt(`volume ${v}`, () => removeVolume(v));
   }
-  return removed;
+  for (const i of found.images) await attempt(`image ${i}`, () => removeImage(i));
+  return out;
 }

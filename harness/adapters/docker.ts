@@ -52,10 +52,31 @@ export async function inspectNetwork(name: string): Promise<Dockerode.NetworkIns
 
 export async function removeNetwork(name: string): Promise<void> {
   const d = await dockerode();
-  try {
-    await d.getNetwork(name).remove();
-  } catch (e) {
-    if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+  await whileBusy(`network ${name}`, async () => {
+    try {
+      await d.getNetwork(name).remove();
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+    }
+  });
+}
+
+/**
+ * Run a removal; while docker answers 409 (a container's removal already in progress, a network
+ * with endpoints or a volume in use by a container that another teardown is removing right now),
+ * try again every second, bounded by `timeoutMs`. Two cleaners (a run's teardown and the session
+ * reaper) may work on the same objects at once; neither may fail because the other was first.
+ */
+export async function whileBusy(what: string, fn: () => Promise<void>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+      if (Date.now() >= until) throw new Error(`${what}: still busy after ${Math.round(timeoutMs / 1000)} s: ${(e as Error).message}`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
@@ -75,6 +96,8 @@ export interface ContainerSpec {
   publishLoopback?: Record<number, number>;
   binds?: string[];
   volumes?: Array<{ name: string; target: string }>;
+  /** anonymous volumes (docker names them; `docker rm -v`, as removeContainer does, removes them with the container) */
+  anonymousVolumes?: string[];
   hostname?: string;
   tmpfs?: Record<string, string>;
 }
@@ -104,7 +127,10 @@ export async function runContainer(s: ContainerSpec): Promise<ContainerInfo> {
       Sysctls: s.sysctls ?? {},
       PortBindings: portBindings,
       Binds: s.binds ?? [],
-      Mounts: (s.volumes ?? []).map((v) => ({ Type: "volume" as const, Source: v.name, Target: v.target })),
+      Mounts: [
+        ...(s.volumes ?? []).map((v) => ({ Type: "volume" as const, Source: v.name, Target: v.target })),
+        ...(s.anonymousVolumes ?? []).map((target) => ({ Type: "volume" as const, Source: "", Target: target })),
+      ],
       Tmpfs: s.tmpfs ?? {},
       ...(s.network ? { NetworkMode: s.network.name } : {}),
     },
@@ -150,31 +176,101 @@ export async function containerAction(name: string, action: ContainerAction): Pr
 
 export async function removeContainer(name: string): Promise<void> {
   const d = await dockerode();
-  try {
-    await d.getContainer(name).remove({ force: true, v: true });
-  } catch (e) {
-    if ((e as { statusCode?: number }).statusCode !== 404) throw e;
-  }
+  await whileBusy(`container ${name}`, async () => {
+    try {
+      await d.getContainer(name).remove({ force: true, v: true });
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+    }
+  });
 }
 
-export async function listByLabel(label: string, value?: string): Promise<{ containers: Array<{ name: string; labels: Record<string, string> }>; networks: Array<{ name: string; labels: Record<string, string> }>; volumes: string[] }> {
+export interface Labelled {
+  containers: Array<{ name: string; labels: Record<string, string> }>;
+  networks: Array<{ name: string; labels: Record<string, string> }>;
+  volumes: string[];
+  /** images carrying the label, by their first tag (or id when untagged) */
+  images: string[];
+}
+
+export async function listByLabel(label: string, value?: string): Promise<Labelled> {
   const d = await dockerode();
   const filter = JSON.stringify({ label: [value === undefined ? label : `${label}=${value}`] });
   const cs = await d.listContainers({ all: true, filters: filter });
   const ns = await d.listNetworks({ filters: filter });
   const vs = await d.listVolumes({ filters: filter });
+  const is = await d.listImages({ filters: filter });
   return {
     containers: cs.map((c) => ({ name: c.Names[0]!.replace(/^\//, ""), labels: c.Labels })),
     networks: ns.map((n) => ({ name: n.Name, labels: n.Labels ?? {} })),
     volumes: (vs.Volumes ?? []).map((v) => v.Name),
+    images: is.map((i) => i.RepoTags?.find((t) => t !== "<none>:<none>") ?? i.Id),
   };
+}
+
+/** labels of a volume; undefined when it does not exist */
+export async function volumeLabels(name: string): Promise<Record<string, string> | undefined> {
+  const d = await dockerode();
+  try {
+    return (await d.getVolume(name).inspect()).Labels ?? {};
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+    throw e;
+  }
+}
+
+export async function createVolume(name: string, labels: Record<string, string>): Promise<void> {
+  const d = await dockerode();
+  await d.createVolume({ Name: name, Labels: labels });
+}
+
+/** every volume name on the engine (named and anonymous) */
+export async function listVolumeNames(): Promise<string[]> {
+  const d = await dockerode();
+  return ((await d.listVolumes()).Volumes ?? []).map((v) => v.Name).sort();
+}
+
+/** every image tag on the engine ("repo:tag"), untagged images by id */
+export async function listImageTags(): Promise<string[]> {
+  const d = await dockerode();
+  return (await d.listImages()).flatMap((i) => (i.RepoTags?.filter((t) => t !== "<none>:<none>").length ? i.RepoTags.filter((t) => t !== "<none>:<none>") : [i.Id])).sort();
+}
+
+/** the volumes (named or anonymous) a container mounts; [] when it does not exist */
+export async function containerVolumes(name: string): Promise<string[]> {
+  const d = await dockerode();
+  try {
+    const i = await d.getContainer(name).inspect();
+    return (i.Mounts ?? []).filter((m) => m.Type === "volume" && m.Name).map((m) => m.Name!);
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 404) return [];
+    throw e;
+  }
+}
+
+/** containers carrying a label (any value when `value` is undefined), by name */
+export async function containersByLabel(label: string, value?: string): Promise<string[]> {
+  const d = await dockerode();
+  const cs = await d.listContainers({ all: true, filters: JSON.stringify({ label: [value === undefined ? label : `${label}=${value}`] }) });
+  return cs.map((c) => c.Names[0]!.replace(/^\//, ""));
+}
+
+export async function removeImage(ref: string): Promise<void> {
+  const d = await dockerode();
+  try {
+    await d.getImage(ref).remove({ force: true });
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+  }
 }
 
 export async function removeVolume(name: string): Promise<void> {
   const d = await dockerode();
-  try {
-    await d.getVolume(name).remove();
-  } catch (e) {
-    if ((e as { statusCode?: number }).statusCode !== 404) throw e;
-  }
+  await whileBusy(`volume ${name}`, async () => {
+    try {
+      await d.getVolume(name).remove();
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+    }
+  });
 }

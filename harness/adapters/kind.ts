@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { HostExecutor } from "../exec/host.ts";
+import { containersByLabel } from "./docker.ts";
 import type { ExecResult } from "../exec/types.ts";
 import { forgeCacheDir } from "../images/forge-lib.ts";
 
@@ -28,8 +29,45 @@ export async function createCluster(name: string, configPath: string, kubeconfig
   return kind(["create", "cluster", "--name", name, "--config", configPath, "--kubeconfig", kubeconfigPath, "--retain"], timeoutMs);
 }
 
-export async function deleteCluster(name: string): Promise<void> {
-  await kind(["delete", "cluster", "--name", name], 300_000);
+/** the label kind puts on its node containers */
+export const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
+
+/**
+ * What a failed `kind delete cluster` says when another deletion of the same cluster is under way
+ * (a run's own teardown and the session reaper, or a second Ctrl-C): docker refuses to remove a
+ * container twice at once ("removal of container … is already in progress"), or the container went
+ * between kind listing and removing it ("No such container").
+ */
+export function deletionInProgress(message: string): boolean {
+  return /removal of container .* is already in progress|No such container|is already in progress/i.test(message);
+}
+
+/**
+ * Delete a kind cluster, tolerating a deletion already in progress: that one is waited for (kind is
+ * asked again every 2 s until it succeeds: it lists the nodes afresh each time), bounded by
+ * `timeoutMs`, never reported as an error. A node container that appeared after kind listed them (a
+ * `kind create` interrupted at that very moment) is deleted on the next pass, so when this returns no
+ * container of the cluster is left.
+ */
+export async function deleteCluster(name: string, o: { timeoutMs?: number; nodes?: (name: string) => Promise<string[]>; pauseMs?: number } = {}): Promise<void> {
+  const until = Date.now() + (o.timeoutMs ?? 300_000);
+  const nodes = o.nodes ?? ((n: string) => containersByLabel(KIND_CLUSTER_LABEL, n));
+  let last = "";
+  for (let attempt = 1; ; attempt++) {
+    const r = await kind(["delete", "cluster", "--name", name], Math.max(10_000, until - Date.now()), true);
+    const msg = `${r.stderr}\n${r.stdout}`.trim();
+    if (r.exitCode === 0) {
+      const left = await nodes(name);
+      if (!left.length) return;
+      last = `node containers still there after kind delete: ${left.join(", ")}`;
+    } else if (deletionInProgress(msg)) {
+      last = msg.split("\n").filter(Boolean).slice(-1)[0] ?? msg;
+    } else {
+      throw new Error(`kind delete cluster --name ${name} failed (exit ${r.exitCode}): ${msg.split("\n").filter(Boolean).slice(-3).join(" / ")}`);
+    }
+    if (Date.now() >= until) throw new Error(`kind delete cluster --name ${name}: still not deleted after ${attempt} attempts: ${last}`);
+    await new Promise((res) => setTimeout(res, o.pauseMs ?? 2000));
+  }
 }
 
 export async function writeKubeconfig(name: string, path: string): Promise<void> {

@@ -6,8 +6,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { LABEL_ROLE, LABEL_RUN, createNetwork, listByLabel, removeContainer, removeNetwork, runContainer } from "../adapters/docker.ts";
-import { LABEL_SESSION } from "../run.ts";
+import { LABEL_ROLE, LABEL_RUN, createNetwork, createVolume, listByLabel, removeContainer, removeNetwork, removeVolume, runContainer } from "../adapters/docker.ts";
+import { LABEL_CLUSTER, LABEL_SESSION } from "../run.ts";
+import { KIND_IN_PROGRESS, kindStandIn } from "../testing/kind-stand-in.ts";
 
 const REAPER = resolve(import.meta.dirname, "reaper.ts");
 
@@ -16,6 +17,11 @@ async function leftovers(session: string): Promise<void> {
   const labels = { [LABEL_RUN]: `${session}-r`, [LABEL_SESSION]: session, [LABEL_ROLE]: "test" };
   await createNetwork({ name: `${session}-net`, labels });
   await runContainer({ name: `${session}-c`, image: inject("images").toolbox!, labels, cmd: ["sleep", "600"] });
+}
+/** ... plus a ledger volume naming a kind cluster the session created */
+async function withLedger(session: string): Promise<void> {
+  await leftovers(session);
+  await createVolume(`nc-run-${session}-r`, { [LABEL_RUN]: `${session}-r`, [LABEL_SESSION]: session, [LABEL_ROLE]: "ledger", [LABEL_CLUSTER]: `${session}-k` });
 }
 async function left(session: string): Promise<string[]> {
   const l = await listByLabel(LABEL_SESSION, session);
@@ -36,6 +42,7 @@ describe("session reaper", () => {
     for (const s of sessions) {
       await removeContainer(`${s}-c`).catch(() => {});
       await removeNetwork(`${s}-net`).catch(() => {});
+      await removeVolume(`nc-run-${s}-r`).catch(() => {});
     }
   });
 
@@ -65,6 +72,37 @@ describe("session reaper", () => {
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain("keep=on-failure, leaving everything");
     expect(await left(session)).toEqual([`${session}-c`, `${session}-net`]);
+  });
+
+  it("waits for a cluster deletion already in progress (the run's own teardown) instead of dying on it (kind stand-in)", async () => {
+    const session = `ncreap-${Date.now().toString(36)}`;
+    sessions.push(session);
+    await withLedger(session);
+    const kind = kindStandIn([{ code: 1, stderr: KIND_IN_PROGRESS }, { code: 1, stderr: KIND_IN_PROGRESS }]);
+    const vitest = stand_in();
+    const done = reaper(vitest.pid!, session, { NETCONFORM_KEEP: "never", NETCONFORM_REUSE: "false", NETCONFORM_KIND: kind.bin });
+    vitest.kill("SIGKILL");
+    const r = await done;
+    expect(r.code, r.out).toBe(0);
+    expect(kind.calls()).toBe(3);
+    expect(r.out).toContain(`removed cluster ${session}-k, container ${session}-c, network ${session}-net, volume nc-run-${session}-r`);
+    expect(await left(session)).toEqual([]);
+  });
+
+  it("logs an object it cannot remove, removes all the rest, keeps the ledger of the cluster it could not delete, exits 1 (kind stand-in)", async () => {
+    const session = `ncreap-${Date.now().toString(36)}`;
+    sessions.push(session);
+    await withLedger(session);
+    const kind = kindStandIn(Array.from({ length: 5 }, () => ({ code: 1, stderr: "ERROR: failed to delete cluster: permission denied" })));
+    const vitest = stand_in();
+    const done = reaper(vitest.pid!, session, { NETCONFORM_KEEP: "never", NETCONFORM_REUSE: "false", NETCONFORM_KIND: kind.bin });
+    vitest.kill("SIGKILL");
+    const r = await done;
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toContain(`removed container ${session}-c, network ${session}-net`);
+    expect(r.out).toMatch(new RegExp(`could not remove cluster ${session}-k: kind delete cluster --name ${session}-k failed \\(exit 1\\): ERROR: failed to delete cluster: permission denied`));
+    expect(r.out, "no stack trace in the reaper's log").not.toMatch(/^\s+at /m);
+    expect(await left(session)).toEqual([`nc-run-${session}-r`]);
   });
 
   it("refuses a call without a pid and a session", async () => {

@@ -5,3 +5,4 @@ export * from "./waits.ts";
 export * from "./apply.ts";
 export * from "./inspect.ts";
 export * from "./exec.ts";
+export * from "./namespace.ts";

@@ -70,6 +70,17 @@ describe("kube/readiness: nodes", () => {
       "1/2 nodes Ready; not ready: w (Ready=Unknown (NodeStatusUnknown: Kubelet stopped posting node status.) since 2026-11-23T18:00:00.000Z)",
     );
   });
+  it("a node Ready but still carrying the lifecycle controller's not-ready taint is not ready yet (HARN-01 flake)", () => {
+    const w = node("w", "True");
+    w.spec = { taints: [{ key: "node.kubernetes.io/not-ready", effect: "NoExecute", timeAdded: new Date("2026-11-23T18:00:00Z") }] };
+    expect(nodesReady([node("cp", "True"), w])).toEqual({
+      done: false,
+      detail: "2/2 nodes Ready; Ready but still tainted by the node lifecycle controller: w (node.kubernetes.io/not-ready:NoExecute)",
+    });
+    // a topology's own taint is no lifecycle taint
+    w.spec = { taints: [{ key: "netconform.io/spare", value: "true", effect: "PreferNoSchedule" }] };
+    expect(nodesReady([node("cp", "True"), w]).done).toBe(true);
+  });
   it("a node turning NotReady: Ready in False or Unknown", () => {
     expect(nodeConditionIs(node("w", "True"), "Ready", ["False", "Unknown"])).toEqual({ done: false, detail: "node w: Ready=True (KubeletReady) since 2026-11-23T18:00:00.000Z" });
     expect(nodeConditionIs(node("w", "Unknown", "NodeStatusUnknown"), "Ready", ["False", "Unknown"]).done).toBe(true);

@@ -106,14 +106,30 @@ function describeCond(c: { type: string; status: string; reason?: string; messag
   return `${type}=${c.status}${c.reason ? ` (${c.reason}${c.message ? `: ${c.message}` : ""})` : ""}${since}`;
 }
 
-/** every node Ready=True; with `count`, exactly that many nodes */
+/**
+ * The taints the node lifecycle controller puts on a node that is not Ready or unreachable, and
+ * removes a moment after the node turns Ready again (measured: a node Ready=True still carrying
+ * node.kubernetes.io/not-ready:NoExecute, read by a test in that moment).
+ */
+export const LIFECYCLE_TAINTS = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"];
+
+export function lifecycleTaints(n: V1Node): string[] {
+  return (n.spec?.taints ?? []).filter((t) => LIFECYCLE_TAINTS.includes(t.key)).map((t) => `${t.key}:${t.effect}`);
+}
+
+/**
+ * every node Ready=True and free of the lifecycle controller's not-ready/unreachable taints (a node
+ * is usable only once those are gone); with `count`, exactly that many nodes
+ */
 export function nodesReady(nodes: V1Node[], count?: number): ProbeResult {
   const notReady = nodes.filter((n) => nodeCond(n, "Ready")?.status !== "True");
+  const tainted = nodes.filter((n) => nodeCond(n, "Ready")?.status === "True" && lifecycleTaints(n).length);
   const head = `${nodes.length - notReady.length}/${nodes.length} nodes Ready`;
   const notes: string[] = [];
   if (count !== undefined && nodes.length !== count) notes.push(`want ${count} nodes, the API lists ${nodes.length}`);
   if (nodes.length === 0) notes.push("no nodes registered");
   if (notReady.length) notes.push(`not ready: ${listSome(notReady.map((n) => `${n.metadata?.name} (${describeCond(nodeCond(n, "Ready"), "Ready")})`))}`);
+  if (tainted.length) notes.push(`Ready but still tainted by the node lifecycle controller: ${listSome(tainted.map((n) => `${n.metadata?.name} (${lifecycleTaints(n).join(", ")})`))}`);
   return { done: notes.length === 0, detail: notes.length ? `${head}; ${notes.join("; ")}` : head };
 }
 

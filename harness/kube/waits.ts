@@ -37,9 +37,12 @@ export function waitForDaemonSetReady(kube: KubeClient, namespace: string, name:
   return run(`daemonset ${namespace}/${name} Ready`, async () => daemonSetReady(await api(() => kube.apps.readNamespacedDaemonSet({ namespace, name })), ctx.allowZero), ctx, "deploymentReady");
 }
 
-/** all nodes Ready (and exactly `count` of them when given); timeouts.nodeReady */
+/**
+ * all nodes Ready and rid of the lifecycle controller's not-ready/unreachable taints (and exactly
+ * `count` of them when given); timeouts.nodeReady
+ */
 export function waitForNodesReady(kube: KubeClient, ctx: WaitContext & { count?: number }): Promise<ProbeResult> {
-  return run(`nodes Ready${ctx.count !== undefined ? ` (${ctx.count})` : ""}`, async () => nodesReady((await api(() => kube.core.listNode())).items, ctx.count), ctx, "nodeReady");
+  return run(`nodes Ready and untainted${ctx.count !== undefined ? ` (${ctx.count})` : ""}`, async () => nodesReady((await api(() => kube.core.listNode())).items, ctx.count), ctx, "nodeReady");
 }
 
 /**

@@ -2,15 +2,16 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listByLabel, LABEL_RUN } from "../adapters/docker.ts";
 import { HostExecutor } from "../exec/host.ts";
 import { behaviour } from "../report/allure.ts";
-import { testRun } from "../testing/run.ts";
+import { footprint, leftOf } from "../testing/footprint.ts";
+import { probeImage } from "../testing/probe-image.ts";
+import { tearDownLeavingNothing, testRun } from "../testing/run.ts";
 import { type Mirrors, ensureMirrors, pushImage, writeHostsDir } from "./mirrors.ts";
 
 const run = testRun("mirror");
 const host = new HostExecutor();
-const probeTag = `netconform/mirror-probe:${run.id}`;
+let probeTag: string;
 const ctrNs = `netconform-${run.id}`;
 // the containerd this machine runs: a system one, or the one dockerd manages
 const sock = ["/run/containerd/containerd.sock", "/var/run/docker/containerd/containerd.sock"].find((p) => existsSync(p));
@@ -23,10 +24,8 @@ let hostsDir: string;
 
 describe("registry mirrors (real registry containers, real containerd resolver)", () => {
   beforeAll(async () => {
-    // a tiny image of our own: one file, imported
-    const dir = mkdtempSync(join(tmpdir(), "nc-probe-"));
-    writeFileSync(join(dir, "probe.txt"), `netconform mirror probe ${run.id}\n`);
-    await host.run(["sh", "-c", `tar -C ${dir} -c probe.txt | docker import --change 'CMD ["/probe.txt"]' - ${probeTag}`]);
+    // a tiny image of our own (one file, imported, labelled with the run: its teardown removes it)
+    probeTag = await probeImage(run, "mirror-probe");
     mirrors = await ensureMirrors(run, { network: `${run.id}-net`, hosts: ["registry.k8s.io", "docker.io"], prefix: `${run.id}-`, scope: "run" });
     // the host reaches the mirrors on 127.0.0.1; nodes would use the container names
     hostsDir = writeHostsDir(mkdtempSync(join(tmpdir(), "nc-certs.d-")), mirrors, (m) => `http://${m.fromHost}`);
@@ -35,10 +34,12 @@ describe("registry mirrors (real registry containers, real containerd resolver)"
   afterAll(async () => {
     await host.run(ctr("images", "rm", "registry.k8s.io/netconform/probe:1"), { allowFailure: true });
     await host.run(ctr("namespaces", "rm", ctrNs), { allowFailure: true });
-    await host.run(["docker", "rmi", probeTag], { allowFailure: true });
-    await run.teardown();
-    const left = await listByLabel(LABEL_RUN, run.id);
-    expect(left.containers.concat(left.networks as never)).toEqual([]);
+    const seen = await footprint(run.id);
+    await tearDownLeavingNothing(run);
+    // the data volumes too (they were once left behind: unlabelled, kept), and the probe image
+    expect(seen.volumes.filter((v) => v.endsWith("-data")).length, "the run's mirror data volumes were seen").toBe(2);
+    expect(seen.images).toEqual([probeTag]);
+    expect(await leftOf(run.id, seen)).toEqual([]);
   });
 
   it("HARN-02 publishes every mirror on 127.0.0.1 only", async () => {

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LABEL_KEEP, LABEL_ROLE, createNetwork, dockerode, inspectContainer, inspectNetwork, removeContainer, removeNetwork, runContainer } from "../adapters/docker.ts";
+import { LABEL_KEEP, LABEL_ROLE, createNetwork, createVolume, inspectContainer, inspectNetwork, removeContainer, removeNetwork, runContainer } from "../adapters/docker.ts";
 import { HostExecutor } from "../exec/host.ts";
 import type { Executor } from "../exec/types.ts";
 import { ensureImage } from "../images/forge-lib.ts";
@@ -17,8 +17,8 @@ import { DEFAULT_UPSTREAMS, mirrorName, renderHostsToml, renderLocalRegistryHost
  * runs on one machine use the same mirrors, so no run's teardown may remove them (measured: a run
  * that did broke the pushes of another running at the same time). They carry
  * io.netconform.keep=true and io.netconform.role=mirror, not a run label; `npm run clean -- --all`
- * removes them. Scope "run" (the harness's own tests): labelled with the run and removed by its
- * teardown.
+ * removes them. Scope "run" (the harness's own tests): containers, network and data volumes
+ * labelled with the run and removed by its teardown.
  */
 export interface Mirror {
   host: string;
@@ -59,8 +59,10 @@ export async function ensureMirrors(
       info = undefined;
     }
     if (!info) {
-      // the data volume is a cache kept across runs on purpose (not labelled with the run)
-      await (await dockerode()).createVolume({ Name: `${container}-data`, Labels: { "io.netconform.role": "mirror-data", [LABEL_KEEP]: "true" } });
+      // shared: the data volume is a cache kept across runs on purpose (not labelled with a run);
+      // run scope: labelled with the run and removed by its teardown, after the container (LIFO)
+      if (shared) await createVolume(`${container}-data`, { [LABEL_ROLE]: "mirror-data", [LABEL_KEEP]: "true", "io.netconform.created-by": run.id });
+      else await run.volume(`${container}-data`, "mirror-data");
       info = await runContainer({
         name: container,
         image,
