@@ -229,17 +229,22 @@ describe(`IPsec to a MetalLB VIP ${M}`, () => {
     conntrackText: string;
   }
 
-  /** SAs on the cluster end, probes, SAs again, conntrack of the flow where the cluster end NATs (node or pod). */
-  async function round(label: string, o: { gw: Executor; ct: Executor; clean: Executor[]; client: Host; proto: InnerProto; dst: string; port: number; names: string[] }): Promise<Round> {
+  /**
+   * SAs on the cluster end, probes, SAs again, and a conntrack snapshot on a node: of the probed
+   * flow where the node NATs it (the gateway's inner VIP; cleaned first on `clean`), or of another
+   * flow (`ct`: the endpoint pod's NAT-T flow through its IKE VIP, never cleaned: the tunnel rides it).
+   */
+  async function round(label: string, o: { gw: Executor; node: Executor; clean: Executor[]; client: Host; proto: InnerProto; dst: string; port: number; names: string[]; ct?: { proto: string; dst: string } }): Promise<Round> {
     // a clean conntrack for the probed flow (exit 1: nothing to delete)
     for (const x of o.clean) await x.run(["conntrack", "-D", "-p", o.proto, "--orig-dst", o.dst], { allowFailure: true });
     const before = await listSas(o.gw);
     const p = await probe(o.client, { proto: o.proto, src: CLIENT_INNER, dst: o.dst, port: o.port, count: PROBES, names: o.names });
     const after = await listSas(o.gw);
-    const ct = await o.ct.run(["conntrack", "-L", "-p", o.proto, "--orig-dst", o.dst], { allowFailure: true });
+    const ctf = o.ct ?? { proto: o.proto, dst: o.dst };
+    const ct = await o.node.run(["conntrack", "-L", "-p", ctf.proto, "--orig-dst", ctf.dst], { allowFailure: true });
     await attach(`${label}: ${o.gw.where} swanctl --list-sas before`, before.text);
     await attach(`${label}: ${o.gw.where} swanctl --list-sas after`, after.text);
-    await attach(`${label}: ${o.ct.where} conntrack -L -p ${o.proto} --orig-dst ${o.dst}`, ct.stdout + ct.stderr);
+    await attach(`${label}: ${o.node.where} conntrack -L -p ${ctf.proto} --orig-dst ${ctf.dst}`, ct.stdout + ct.stderr);
     await attach(`${label}: client probes`, p.raw);
     await attachJson(`${label}: client counts`, { ...p.client, answers: p.answers });
     return { before, after, p, conntrackText: ct.stdout };
@@ -251,7 +256,7 @@ describe(`IPsec to a MetalLB VIP ${M}`, () => {
   /** A round through the gateway world, as the IPSEC-01 oracle's input. */
   async function gatewayRound(w: GatewayWorld, label: string, proto: InnerProto) {
     const port = INNER_PORTS[proto].port;
-    const r = await round(label, { gw: w.gw, ct: node(s, w.owner), clean: allNodes(), client: w.client, proto, dst: w.innerVip, port, names: backendNames(w) });
+    const r = await round(label, { gw: w.gw, node: node(s, w.owner), clean: allNodes(), client: w.client, proto, dst: w.innerVip, port, names: backendNames(w) });
     const onOwner = w.backends.filter((p) => p.spec?.nodeName === w.owner).map((p) => p.status!.podIP!);
     let xfrm;
     if (w.mode === "xfrmi") {
@@ -357,8 +362,10 @@ describe(`IPsec to a MetalLB VIP ${M}`, () => {
         const w = await (endpointWorld ??= buildEndpointWorld());
         await attachJson("topology", { mode: MODE.mode, ikeVip: w.ikeVip, serviceAddress: ENDPOINT_SVC, pod: w.gw.where, node: w.owner });
         const port = INNER_PORTS[proto].target;
-        const r = await round(`IPSEC-05 ${proto}`, { gw: w.gw, ct: w.gw, clean: [w.gw], client: w.client, proto, dst: ENDPOINT_SVC, port, names: w.names });
-        const v = ipsec05({ sas: { before: r.before.sas, after: r.after.sas, child: w.spec.child }, client: r.p.client, conntrack: parseConntrack(r.conntrackText).entries, flow: flowOf(proto, ENDPOINT_SVC, port) });
+        // conntrack: the pod's own namespace tracks nothing (no netfilter rule there registers it);
+        // the node it runs on tracks the NAT-T flow the tunnel rides, DNATed from the IKE VIP to the pod
+        const r = await round(`IPSEC-05 ${proto}`, { gw: w.gw, node: node(s, w.owner), clean: [], client: w.client, proto, dst: ENDPOINT_SVC, port, names: w.names, ct: { proto: "udp", dst: w.ikeVip } });
+        const v = ipsec05({ sas: { before: r.before.sas, after: r.after.sas, child: w.spec.child }, client: r.p.client, conntrack: parseConntrack(r.conntrackText).entries, flow: { proto: "udp", dst: w.ikeVip, dport: 4500 } });
         await report(v, `IPSEC-05 ${proto}`);
         await check(v);
       });
@@ -373,8 +380,8 @@ describe(`IPsec to a MetalLB VIP ${M}`, () => {
     await w.gw.run(["ip", "addr", "del", `${ENDPOINT_SVC}/32`, "dev", "lo"]);
     let v: Verdict;
     try {
-      const r = await round("IPSEC-05 negative (no service address)", { gw: w.gw, ct: w.gw, clean: [w.gw], client: w.client, proto: "tcp", dst: ENDPOINT_SVC, port: 8080, names: w.names });
-      v = ipsec05({ sas: { before: r.before.sas, after: r.after.sas, child: w.spec.child }, client: r.p.client, conntrack: parseConntrack(r.conntrackText).entries, flow: flowOf("tcp", ENDPOINT_SVC, 8080) });
+      const r = await round("IPSEC-05 negative (no service address)", { gw: w.gw, node: node(s, w.owner), clean: [], client: w.client, proto: "tcp", dst: ENDPOINT_SVC, port: 8080, names: w.names, ct: { proto: "udp", dst: w.ikeVip } });
+      v = ipsec05({ sas: { before: r.before.sas, after: r.after.sas, child: w.spec.child }, client: r.p.client, conntrack: parseConntrack(r.conntrackText).entries, flow: { proto: "udp", dst: w.ikeVip, dport: 4500 } });
     } finally {
       // deleting the address also flushed charon's route that used it as its source: put both back
       await w.gw.run(["ip", "addr", "replace", `${ENDPOINT_SVC}/32`, "dev", "lo"]);

@@ -42,9 +42,11 @@ function probeCommand(proto: InnerProto, src: string, dst: string, port: number)
     case "tcp":
       return `curl -sS --interface ${src} --connect-timeout 3 --max-time 5 http://${dst}:${port}/hostname 2>/dev/null`;
     case "udp":
-      return `printf hostname | socat -T3 - UDP:${dst}:${port},bind=${src} 2>/dev/null`;
+      // -t3: after its stdin ends socat waits 3 s for the answer (its default, 0.5 s, lost replies
+      // under load: measured, the late ones came back as ICMP port unreachable through the tunnel)
+      return `printf hostname | socat -T3 -t3 - UDP:${dst}:${port},bind=${src} 2>/dev/null`;
     case "sctp":
-      return `printf hostname | socat -T3 - SCTP-CONNECT:${dst}:${port},bind=${src} 2>/dev/null`;
+      return `printf hostname | socat -T3 -t3 - SCTP-CONNECT:${dst}:${port},bind=${src} 2>/dev/null`;
   }
 }
 
