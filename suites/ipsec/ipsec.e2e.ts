@@ -15,7 +15,7 @@ import type { Host } from "../../harness/network/world.ts";
 import { type Flow, ipsec01, ipsec02, ipsec03, ipsec04, ipsec05 } from "../../harness/oracles/ipsec.ts";
 import { formatVerdict, type Verdict } from "../../harness/oracles/verdict.ts";
 import { gateSuite, skipForKernel, suiteMissing } from "../../harness/preflight/gate.ts";
-import { requireFeatures } from "../../harness/preflight/kernel.ts";
+import { type KernelFeature, requireFeatures } from "../../harness/preflight/kernel.ts";
 import { attachJson, attachText, behaviour } from "../../harness/report/allure.ts";
 import { redact } from "../../harness/report/redact.ts";
 import { clusterSession } from "../../harness/session.ts";
@@ -236,17 +236,29 @@ describe(`IPsec to a MetalLB VIP ${M}`, () => {
    */
   async function round(label: string, o: { gw: Executor; node: Executor; clean: Executor[]; client: Host; proto: InnerProto; dst: string; port: number; names: string[]; ct?: { proto: string; dst: string } }): Promise<Round> {
     // a clean conntrack for the probed flow (exit 1: nothing to delete)
+    const t: Record<string, number> = {};
+    const lap = (k: string, t0: number) => (t[k] = Date.now() - t0);
+    let t0 = Date.now();
     for (const x of o.clean) await x.run(["conntrack", "-D", "-p", o.proto, "--orig-dst", o.dst], { allowFailure: true });
+    lap("conntrack -D (ms)", t0);
+    t0 = Date.now();
     const before = await listSas(o.gw);
+    lap("SAs before (ms)", t0);
+    t0 = Date.now();
     const p = await probe(o.client, { proto: o.proto, src: CLIENT_INNER, dst: o.dst, port: o.port, count: PROBES, names: o.names });
+    lap("probes (ms)", t0);
+    t0 = Date.now();
     const after = await listSas(o.gw);
+    lap("SAs after (ms)", t0);
+    t0 = Date.now();
     const ctf = o.ct ?? { proto: o.proto, dst: o.dst };
     const ct = await o.node.run(["conntrack", "-L", "-p", ctf.proto, "--orig-dst", ctf.dst], { allowFailure: true });
+    lap("conntrack -L (ms)", t0);
     await attach(`${label}: ${o.gw.where} swanctl --list-sas before`, before.text);
     await attach(`${label}: ${o.gw.where} swanctl --list-sas after`, after.text);
     await attach(`${label}: ${o.node.where} conntrack -L -p ${ctf.proto} --orig-dst ${ctf.dst}`, ct.stdout + ct.stderr);
     await attach(`${label}: client probes`, p.raw);
-    await attachJson(`${label}: client counts`, { ...p.client, answers: p.answers });
+    await attachJson(`${label}: client counts`, { ...p.client, answers: p.answers, timings: t });
     return { before, after, p, conntrackText: ct.stdout };
   }
 
@@ -283,11 +295,20 @@ describe(`IPsec to a MetalLB VIP ${M}`, () => {
     process.stderr.write(`[ipsec suite] ${label}\n${formatVerdict(v)}\n`);
   }
 
+  /** Kernel features on the nodes (they share the host's kernel), probed once per set: the skip reason, or undefined. */
+  const kernelReqs = new Map<string, Promise<string | undefined>>();
+  function kernelMissing(features: KernelFeature[]): Promise<string | undefined> {
+    const key = features.join(",");
+    let r = kernelReqs.get(key);
+    if (!r) {
+      r = requireFeatures(node(s, s.cluster.nodes[0]!), features).then((q) => (q.ok ? undefined : q.reason));
+      kernelReqs.set(key, r);
+    }
+    return r;
+  }
   /** The kernel features a protocol needs on the nodes, as a skip reason. */
   async function protoMissing(proto: InnerProto): Promise<string | undefined> {
-    if (proto !== "sctp") return undefined;
-    const req = await requireFeatures(node(s, s.cluster.nodes[0]!), ["IP_SCTP"]);
-    return req.ok ? undefined : req.reason;
+    return proto === "sctp" ? kernelMissing(["IP_SCTP"]) : undefined;
   }
   let liveProtos: Promise<InnerProto[]> | undefined;
   const protos = (): Promise<InnerProto[]> => (liveProtos ??= protoMissing("sctp").then((m) => (m ? ["tcp", "udp"] : ["tcp", "udp", "sctp"])));
@@ -417,8 +438,7 @@ describe(`IPsec to a MetalLB VIP ${M}`, () => {
   for (const policy of ["Cluster", "Local"] as const) {
     it(`IPSEC-02 policy-based tunnel, pod-network backends, inner VIP ${policy}: replies of backends on the VIP owner are lost (documented failure)`, async (ctx) => {
       await behaviour("IPSEC-02", "L");
-      const req = await requireFeatures(node(s, s.cluster.nodes[0]!), ["INET_ESP"]);
-      skipForKernel(ctx, req.ok ? undefined : req.reason);
+      skipForKernel(ctx, await kernelMissing(["INET_ESP"]));
       await withEvidence(`IPSEC-02 policy-based, ${policy}`, evidence(), async () => {
         const w = await gatewayWorld("policy", { innerPolicy: policy, protos: ["tcp"] });
         const { input } = await gatewayRound(w, `IPSEC-02 ${policy}`, "tcp");
@@ -432,8 +452,7 @@ describe(`IPsec to a MetalLB VIP ${M}`, () => {
   for (const policy of ["Cluster", "Local"] as const) {
     it(`IPSEC-03 policy-based tunnel, hostNetwork backends, inner VIP ${policy}: passes`, async (ctx) => {
       await behaviour("IPSEC-03", "L");
-      const req = await requireFeatures(node(s, s.cluster.nodes[0]!), ["INET_ESP"]);
-      skipForKernel(ctx, req.ok ? undefined : req.reason);
+      skipForKernel(ctx, await kernelMissing(["INET_ESP"]));
       await withEvidence(`IPSEC-03 policy-based, hostNetwork backends, ${policy}`, evidence(), async () => {
         const w = await gatewayWorld("policy", { hostBackends: true, innerPolicy: policy, protos: ["tcp"] });
         const { input } = await gatewayRound(w, `IPSEC-03 ${policy}`, "tcp");
@@ -446,8 +465,7 @@ describe(`IPsec to a MetalLB VIP ${M}`, () => {
 
   it("IPSEC-04 route-based VTI with mark, pod-network backends: packets are dropped, errors on the vti link (documented failure)", async (ctx) => {
     await behaviour("IPSEC-04", "L");
-    const req = await requireFeatures(node(s, s.cluster.nodes[0]!), ["INET_ESP", "NET_IPVTI"]);
-    skipForKernel(ctx, req.ok ? undefined : req.reason);
+    skipForKernel(ctx, await kernelMissing(["INET_ESP", "NET_IPVTI"]));
     await withEvidence("IPSEC-04 VTI with mark", evidence(), async () => {
       const w = await gatewayWorld("vti", { protos: ["tcp"] });
       const link = tunnelDevice("vti");
