@@ -43,6 +43,7 @@ describe("config", () => {
 
   const bad: Array<[string, Record<string, string>, RegExp]> = [
     ["kube-proxy mode outside the enum", { NETCONFORM_KUBE_PROXY_MODE: "ebpf" }, /kubeProxyMode \(from NETCONFORM_KUBE_PROXY_MODE\): must be one of "iptables"\|"ipvs"\|"nftables"\|"none"/],
+    ["IPsec mode outside the enum", { NETCONFORM_IPSEC_MODE: "vti" }, /ipsecMode \(from NETCONFORM_IPSEC_MODE\): must be one of "auto"\|"libipsec"\|"xfrmi"/],
     ["image source outside the enum", { NETCONFORM_IMAGE_SOURCE: "dockerhub" }, /imageSource \(from NETCONFORM_IMAGE_SOURCE\): must be one of "upstream"\|"mirror"\|"forge"/],
     ["cluster name that is no DNS label", { NETCONFORM_CLUSTER: "My_Cluster" }, /clusterName \(from NETCONFORM_CLUSTER\): a DNS label/],
     ["keep value", { NETCONFORM_KEEP: "sometimes" }, /keep \(from NETCONFORM_KEEP\): must be one of "never"\|"on-failure"\|"always"/],

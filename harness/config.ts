@@ -47,6 +47,12 @@ const RunConfigShape = z
     /** topology name (fixtures/topologies/<name>.yaml) or a path to a topology file */
     topology: z.string().min(1).default("default"),
     kubeProxyMode: z.enum(["iptables", "ipvs", "nftables", "none"]).default("iptables"),
+    /**
+     * route-based datapath of the IPSEC suite's in-cluster endpoints: xfrmi (kernel ESP + an XFRM
+     * interface, if_id), libipsec (strongSwan kernel-libipsec over a TUN device: ESP in user space),
+     * or auto (xfrmi where the kernel has INET_ESP and XFRM_INTERFACE, else libipsec)
+     */
+    ipsecMode: z.enum(["auto", "libipsec", "xfrmi"]).default("auto"),
     /** kind node image; default: the forged image from the catalogue */
     nodeImage: z.string().min(1).optional(),
     /** where cluster images come from: upstream registries, the local mirror (filled by skopeo or the forge), or built by the forge */
@@ -88,6 +94,7 @@ export const ENV: Record<string, keyof RunConfig> = {
   NETCONFORM_KEEP: "keep",
   NETCONFORM_TOPOLOGY: "topology",
   NETCONFORM_KUBE_PROXY_MODE: "kubeProxyMode",
+  NETCONFORM_IPSEC_MODE: "ipsecMode",
   NETCONFORM_NODE_IMAGE: "nodeImage",
   NETCONFORM_IMAGE_SOURCE: "imageSource",
   NETCONFORM_STRICT_OFFLINE: "strictOffline",

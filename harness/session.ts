@@ -8,7 +8,7 @@ import "./images/steps.ts";
 import { type KubeClient, apply, kubeClient, waitForNodesReady } from "./kube/index.ts";
 import { log } from "./log.ts";
 import type { SuitePreflight } from "./preflight/global-suites.ts";
-import { type Mirrors, ensureMirrors, localRegistryHostingConfigMap, pushImage } from "./registry/mirrors.ts";
+import { type Mirrors, ensureMirrors, isLocalRef, localRegistryHostingConfigMap, pushImage } from "./registry/mirrors.ts";
 import { Run } from "./run.ts";
 import { World } from "./network/world.ts";
 
@@ -53,7 +53,8 @@ export function clusterSession(o: { preflight: SuitePreflight; enabled: boolean;
     };
     if (!config.kubeconfig) {
       s.mirrors = await ensureMirrors(run, { network: "kind" });
-      if (config.imageSource === "forge") for (const n of o.images) await pushImage(await ensureImage(n), s.image(n), s.mirrors);
+      // images with no upstream twin (named under the local registry) come from the forge whatever the source
+      for (const n of o.images) if (config.imageSource === "forge" || isLocalRef(s.image(n))) await pushImage(await ensureImage(n), s.image(n), s.mirrors);
     }
     s.cluster = await ensureCluster(run, {
       topology: resolveTopology(o.topology ?? config.topology),

@@ -1,5 +1,5 @@
 import { parseConfig } from "../config.ts";
-import { type Mirrors, ensureMirrors, pushImage } from "../registry/mirrors.ts";
+import { type Mirrors, ensureMirrors, isLocalRef, pushImage } from "../registry/mirrors.ts";
 import { DEFAULT_UPSTREAMS, splitRef } from "../registry/render.ts";
 import { Run } from "../run.ts";
 import { loadCatalogue } from "./catalogue.ts";
@@ -14,7 +14,7 @@ import "./steps.ts";
 /** Start the mirrors (kept), print where each listens; returns them. */
 export async function startMirrors(network = "kind"): Promise<Mirrors> {
   const cat = loadCatalogue();
-  const hosts = [...new Set([...DEFAULT_UPSTREAMS, ...cat.images.filter((i) => i.ref).map((i) => splitRef(i.ref!).host)])];
+  const hosts = [...new Set([...DEFAULT_UPSTREAMS, ...cat.images.filter((i) => i.ref && !isLocalRef(i.ref)).map((i) => splitRef(i.ref!).host)])];
   const run = new Run(parseConfig({ runId: `nc-mirrors-${Date.now().toString(36)}`, keep: "always" }));
   const mirrors = await ensureMirrors(run, { network, hosts: [...hosts, "local"] });
   for (const m of mirrors.byHost.values()) process.stdout.write(`mirror ${m.host.padEnd(18)} ${m.container.padEnd(28)} push to ${m.fromHost}\n`);

@@ -20,10 +20,16 @@
 import type { Executor } from "../exec/types.ts";
 import { parseSwanctlSas, type SwanctlSas } from "../evidence/parsers/swanctl.ts";
 import { redact } from "../report/redact.ts";
-import { type Host, waitUntil } from "./world.ts";
+import { waitUntil } from "./world.ts";
+
+/** Where an end's commands run: a world host, a pod (PodExecutor), anything with a name and an Executor. */
+export interface EndHost {
+  name: string;
+  exec: Executor;
+}
 
 export interface IpsecEnd {
-  host: Host;
+  host: EndHost;
   /** IKE identity of this end (FQDN-style id, e.g. "initiator") */
   id: string;
   /** this end's IKE address (on the network both ends share) */
@@ -35,6 +41,10 @@ export interface IpsecEnd {
    * put on `lo` by setup (kernel-libipsec refuses to install a CHILD SA without one)
    */
   tsAddress: string;
+  /** XFRM interface id of this end's CHILD SA (if_id_in/if_id_out): route-based over an xfrm link */
+  ifId?: number;
+  /** mark of this end's CHILD SA (mark_in/mark_out): the VTI setup (a vti link with this key) */
+  mark?: number;
 }
 
 export interface TunnelSpec {
@@ -60,19 +70,28 @@ export interface Tunnel {
   charonLog(end: "initiator" | "responder", lines?: number): Promise<string>;
 }
 
-/** strongswan.d snippet: load kernel-libipsec, log to a file (no journal without systemd). */
-export function renderStrongswanConf(): string {
-  return `# netconform: route-based kernel-libipsec tunnel (ESP in user space, ipsec0 TUN)
+/**
+ * strongswan.d snippet, log to a file (no journal without systemd). libipsec (the default): load
+ * kernel-libipsec, charon installs routes through ipsec0. kernel: ESP in the kernel (XFRM), with
+ * charon's own routes (policy-based) or without (xfrmi, vti: the routes point at the link).
+ */
+export function renderStrongswanConf(o: { datapath?: "libipsec" | "kernel"; installRoutes?: boolean; logPath?: string; disablePlugins?: string[] } = {}): string {
+  const libipsec = (o.datapath ?? "libipsec") === "libipsec";
+  const head = libipsec ? "route-based kernel-libipsec tunnel (ESP in user space, ipsec0 TUN)" : "ESP in the kernel (XFRM)";
+  return `# netconform: ${head}
 charon {
-  install_routes = yes
+  install_routes = ${(o.installRoutes ?? true) ? "yes" : "no"}
   plugins {
     kernel-libipsec {
-      load = yes
-    }
+      load = ${libipsec ? "yes" : "no"}
+    }${(o.disablePlugins ?? []).map((p) => `
+    ${p} {
+      load = no
+    }`).join("")}
   }
   filelog {
     netconform {
-      path = /var/log/charon.log
+      path = ${o.logPath ?? "/var/log/charon.log"}
       time_format = %b %e %T
       flush_line = yes
       default = 1
@@ -111,7 +130,11 @@ export function renderSwanctlConf(spec: TunnelSpec, side: "initiator" | "respond
         local_ts = ${me.localTs.join(",")}
         remote_ts = ${peer.localTs.join(",")}
         esp_proposals = ${spec.espProposals ?? "aes128-sha256"}
-        mode = tunnel
+        mode = tunnel${me.ifId !== undefined ? `
+        if_id_in = ${me.ifId}
+        if_id_out = ${me.ifId}` : ""}${me.mark !== undefined ? `
+        mark_in = ${me.mark}
+        mark_out = ${me.mark}` : ""}
         start_action = none
         dpd_action = clear
       }
@@ -133,7 +156,7 @@ async function write(exec: Executor, path: string, text: string): Promise<void> 
   await exec.run(["sh", "-c", `umask 077 && cat > ${path}`], { input: text });
 }
 
-/** Configure one end and start charon; returns when swanctl --load-all succeeded. */
+/** Configure one end (a world host: libipsec) and start charon; returns when swanctl --load-all succeeded. */
 export async function startEnd(spec: TunnelSpec, side: "initiator" | "responder"): Promise<void> {
   const end = spec[side];
   const x = end.host.exec;

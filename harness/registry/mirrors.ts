@@ -35,6 +35,17 @@ export interface Mirrors {
 }
 
 export const LOCAL_REGISTRY = "local";
+/**
+ * The local registry as the nodes reach it (its container name on the cluster network): images
+ * with no upstream twin are named under it in the catalogue (e.g. nc-mirror-local:5000/netconform/…)
+ * and pulled from it over plain HTTP (writeHostsDir gives the nodes a hosts.toml for it).
+ */
+export const LOCAL_REGISTRY_HOST = `${mirrorName(LOCAL_REGISTRY)}:5000`;
+
+/** An image reference served by the local registry only (no upstream registry has it). */
+export function isLocalRef(ref: string): boolean {
+  return splitRef(ref).host === LOCAL_REGISTRY_HOST;
+}
 
 export async function ensureMirrors(
   run: Run,
@@ -102,7 +113,13 @@ async function waitRegistryUp(m: Mirror, timeoutMs = 30_000): Promise<void> {
 /** Write <dir>/<host>/hosts.toml for every mirrored upstream; `endpoint` picks the address nodes use. */
 export function writeHostsDir(dir: string, mirrors: Mirrors, endpoint: (m: Mirror) => string = (m) => m.fromNodes): string {
   for (const m of mirrors.byHost.values()) {
-    if (m.host === LOCAL_REGISTRY) continue;
+    if (m.host === LOCAL_REGISTRY) {
+      // the local registry has no upstream: its own name, plain HTTP, always strict
+      const host = m.fromNodes.replace(/^http:\/\//, "");
+      mkdirSync(join(dir, host), { recursive: true });
+      writeFileSync(join(dir, host, "hosts.toml"), renderHostsToml(host, endpoint(m), true));
+      continue;
+    }
     mkdirSync(join(dir, m.host), { recursive: true });
     writeFileSync(join(dir, m.host, "hosts.toml"), renderHostsToml(m.host, endpoint(m), mirrors.strict));
   }
@@ -119,7 +136,7 @@ export function localRegistryHostingConfigMap(mirrors: Mirrors): string {
 /** Push a local image into the mirror of its upstream host, under its upstream name. */
 export async function pushImage(localTag: string, upstreamRef: string, mirrors: Mirrors, exec: Executor = new HostExecutor()): Promise<string> {
   const { host, path, tag } = splitRef(upstreamRef);
-  const m = mirrors.byHost.get(host);
+  const m = mirrors.byHost.get(host === LOCAL_REGISTRY_HOST ? LOCAL_REGISTRY : host);
   if (!m) throw new Error(`pushImage: no mirror for ${host} (mirrored: ${[...mirrors.byHost.keys()].join(", ")}); add it to the mirror hosts`);
   const target = `${m.fromHost}/${path}:${tag}`;
   await exec.run(["docker", "tag", localTag, target]);
