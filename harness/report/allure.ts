@@ -5,13 +5,15 @@ import { anchor } from "../behaviours/render.ts";
 
 /**
  * Where behaviour links point. Default: behaviours.html next to the report's index.html, which
- * `npm run report` writes from the catalogue; set NETCONFORM_BEHAVIOURS_URL to a hosted copy
- * (e.g. the repository's catalogue/BEHAVIOURS.md on your forge) instead.
+ * `npm run report` writes from the catalogue (and turns into an absolute URL: the report only makes
+ * absolute http(s) links clickable). NETCONFORM_BEHAVIOURS_URL names a hosted copy instead (e.g.
+ * catalogue/BEHAVIOURS.md of your repository on its forge).
  */
 export function behavioursUrl(id: string): string {
   const base = process.env.NETCONFORM_BEHAVIOURS_URL || "behaviours.html";
   return `${base}#${anchor(id)}`;
 }
+
 
 /** what behaviour() already put on the running test, so a test naming two ids gets one epic per family */
 const tagged = new Map<string, { families: Set<string>; ids: string[]; depths: Set<string> }>();
@@ -19,6 +21,11 @@ const tagged = new Map<string, { families: Set<string>; ids: string[]; depths: S
 function currentTest(): string {
   const s = expect.getState();
   return `${s.testPath ?? ""}\u0000${s.currentTestName ?? ""}`;
+}
+
+/** the behaviour ids the running test has named so far */
+export function taggedBehaviours(): readonly string[] {
+  return tagged.get(currentTest())?.ids ?? [];
 }
 
 /**
