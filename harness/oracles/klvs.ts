@@ -1,6 +1,6 @@
 /**
  * KLVS — ENM ingress: IPVS programming by the KLVS router (seed 004). Pure functions of parsed
- * evidence; one oracle per behaviour id of BEHAVIOURS.md.
+ * evidence; one oracle per behaviour id of catalogue/behaviours.yaml.
  */
 import { z } from "zod";
 import { hostPort } from "../evidence/parsers/common.ts";

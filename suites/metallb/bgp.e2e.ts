@@ -16,7 +16,7 @@ import { clusterSession } from "../../harness/session.ts";
 import { METALLB_NS, backendsYaml, check, collector, deleteNamespace, getManyDetailed, node, nodeLink, serviceYaml, vipOf, waitVip } from "./lib.ts";
 
 /**
- * MetalLB BGP + BFD (BEHAVIOURS.md BGP, seed 002), live: MetalLB in FRR mode on the kind cluster,
+ * MetalLB BGP + BFD (catalogue/BEHAVIOURS.md BGP: the kind BGP/BFD lab), live: MetalLB in FRR mode on the kind cluster,
  * two FRR peers on a second docker network behind a next-hop router attached to both networks,
  * static routes both ways, one iBGP session (AS 64500 on both sides, as in the seed) per worker and
  * peer with multihop BFD 300 ms / 300 ms / ×3 (the seed's BFDProfile). Every verdict comes from
