@@ -13,7 +13,7 @@ const summary = (id: string, kind: Kind, name: string) => parseBgpSummary(text(i
 const routes = (id: string, kind: Kind, name: string) => parseBgpRoutes(text(id, kind, name));
 const bfd = (id: string, kind: Kind, name: string) => parseBfdPeers(text(id, kind, name));
 
-// seed 002: the speaker's peers frr1/frr2 (L441-442); the recorded D-depth control: speakers and peers
+// the BGP/BFD lab: the speaker's peers frr1/frr2; the recorded D-depth control: speakers and peers
 const SEED_PEERS = ["10.0.2.3", "10.0.2.4"];
 const SPEAKERS = ["10.253.41.21", "10.253.41.22"];
 const PEERS = ["10.253.42.11", "10.253.42.12"];

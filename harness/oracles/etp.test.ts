@@ -11,8 +11,8 @@ import { formatVerdict } from "./verdict.ts";
 
 type Kind = "pass" | "fail";
 const text = (id: string, kind: Kind, name: string) => loadFixture(id, kind, name).text;
-const CLIENT = "10.123.123.254"; // the external host, seed 001 L1074
-const BACKEND = "10.42.1.21"; // the backend pod captured in, seed 001 L1056
+const CLIENT = "10.123.123.254"; // the external host, the k3s lab
+const BACKEND = "10.42.1.21"; // the backend pod captured in, the k3s lab
 const syns = (id: string, kind: Kind, name: string) => synSources(parseTcpdump(text(id, kind, name)), BACKEND, 8080);
 const answers = (t: string) => [...t.matchAll(/^.*pod IP address.*$/gm)].map((m) => nginxPodIp(m[0])!);
 
@@ -95,7 +95,7 @@ describe("ETP-04 Local: in-cluster callers are still balanced cluster-wide", () 
 describe("ETP-05 KUBE-EXT rule shape for Cluster and Local", () => {
   const ext = "KUBE-EXT-W47NQ5DDJKUWFTVY";
   const nat = (k: Kind, n: string) => parseIptablesS(text("ETP-05", k, n), "nat");
-  const local = { policy: "Local" as const, extChain: ext, podCidr: "10.42.0.0/16", localEndpoints: ["10.42.0.25:8080", "10.42.0.26:8080"] }; // vm1's pods, seed L866-867
+  const local = { policy: "Local" as const, extChain: ext, podCidr: "10.42.0.0/16", localEndpoints: ["10.42.0.25:8080", "10.42.0.26:8080"] }; // vm1's pods, the lab
 
   it("ETP-05 passes on the lab's Cluster chain and Local chains (vm1's endpoints)", async () => {
     await behaviour("ETP-05", "R");

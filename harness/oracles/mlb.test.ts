@@ -17,8 +17,8 @@ const text = (id: string, kind: Kind, name: string) => loadFixture(id, kind, nam
 const arp = (id: string, kind: Kind, name: string) => parseArpNa(text(id, kind, name));
 const log = (id: string, kind: Kind, name: string) => parseSpeakerLog(text(id, kind, name));
 
-// seed 001: vm2's MAC L720-721, vm1's L1390-1391/L1401, vm3's L1402/L1486; node addresses on the
-// external VLAN: vm1 10.123.123.1 (L712), vm2 .2 (L711, L1382), vm3 .3 (L1486)
+// the k3s lab: vm2's MAC, vm1's, vm3's; node addresses on the
+// external VLAN: vm1 10.123.123.1, vm2 .2, vm3 .3
 const MACS = { vm1: "52:54:00:e2:c3:ec", vm2: "52:54:00:c0:87:a0", vm3: "52:54:00:db:2b:ce" };
 const NODES = { vm1: { ip: "10.123.123.1", mac: MACS.vm1 }, vm2: { ip: "10.123.123.2", mac: MACS.vm2 }, vm3: { ip: "10.123.123.3", mac: MACS.vm3 } };
 const answers = (t: string) => [...t.matchAll(/^.*(?:pod IP address|nginx server =>).*$/gm)].map((m) => nginxPodIp(m[0]));
@@ -26,7 +26,7 @@ const answers = (t: string) => [...t.matchAll(/^.*(?:pod IP address|nginx server
 describe("MLB-01 VIP from the pool, nodePort, several backends answer", () => {
   const svc = () => parseServices(text("MLB-01", "pass", "svc.txt")).find((s) => s.name === "nginx-mlb-l2-service")!;
   const backends = parsePods(text("MLB-01", "pass", "pods.txt")).map((p) => p.ip!);
-  const pool = ["10.123.123.64/26"]; // seed 001 L744, as fixed
+  const pool = ["10.123.123.64/26"]; // the k3s lab, as fixed
 
   it("MLB-01 passes on the lab's service and three curls answered by three pods", async () => {
     await behaviour("MLB-01", "R");
@@ -212,7 +212,7 @@ describe("MLB-07 only the announcing speaker logs serviceAnnounced", () => {
 });
 
 describe("MLB-08 nodeSelectors: a zone's VIP only on that zone's nodes", () => {
-  const base = { vips: { "10.123.123.201": "zone1", "10.123.123.202": "zone2" }, nodeZones: { vm1: "zone1", vm2: "zone1", vm3: "zone2" }, nodeMacs: MACS }; // seed L1269-1271
+  const base = { vips: { "10.123.123.201": "zone1", "10.123.123.202": "zone2" }, nodeZones: { vm1: "zone1", vm2: "zone1", vm3: "zone2" }, nodeMacs: MACS }; // the lab
 
   it("MLB-08 passes on the lab capture (ETP Local): .201 on vm1 (zone1), .202 on vm3 (zone2)", async () => {
     await behaviour("MLB-08", "R");
