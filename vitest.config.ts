@@ -1,5 +1,7 @@
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
+import { recordEnvironment } from "./harness/report/environment.ts";
 
 // `npm test -- suites/metallb` passes "suites/metallb" as a file filter. Remember which suite
 // families the user asked for by name: a missing prerequisite then fails loudly instead of
@@ -9,20 +11,28 @@ const filters = process.argv.slice(2).filter((a, i, all) => !a.startsWith("-") &
 process.env.NETCONFORM_FILTERS = JSON.stringify(filters);
 process.env.NETCONFORM_RUN_ID ??= `nc-${Date.now().toString(36)}-${process.pid.toString(36)}`;
 
-const resultsDir = process.env.NETCONFORM_ALLURE_RESULTS ?? "reports/allure-results";
+const resultsDir = process.env.NETCONFORM_ALLURE_RESULTS || "reports/allure-results";
+// workers write the run's environment (cluster, Kubernetes version, kube-proxy mode) next to the results
+process.env.NETCONFORM_ALLURE_RESULTS = resultsDir;
 // each `npm test` leaves the results of that run only (set NETCONFORM_ALLURE_KEEP=1 to accumulate)
 if (process.env.NETCONFORM_ALLURE_KEEP !== "1" && !process.env.VITEST_WORKER_ID) rmSync(resultsDir, { recursive: true, force: true });
+// the report's environment until a live session records its cluster (harness/session.ts)
+if (!process.env.VITEST_WORKER_ID && !existsSync(join(resultsDir, "environment.properties"))) {
+  recordEnvironment({ cluster: "none: no live suite ran", "netconform.run": process.env.NETCONFORM_RUN_ID! }, resultsDir);
+}
 
 export default defineConfig({
   test: {
     reporters: [
       "default",
-      ["allure-vitest/reporter", { resultsDir }],
+      // reportMatchers: false keeps expect(…) calls out of the report's steps, so a test's own
+      // steps and evidence attachments are what a reader sees
+      ["allure-vitest/reporter", { resultsDir, reportMatchers: false }],
       "./harness/report/summary-reporter.ts",
       // npm run soak reads each run's verdicts from this file (harness/cli/soak.ts)
       ...(process.env.NETCONFORM_JSON_REPORT ? [["json", { outputFile: process.env.NETCONFORM_JSON_REPORT }] as ["json", { outputFile: string }]] : []),
     ],
-    setupFiles: ["allure-vitest/setup"],
+    setupFiles: ["allure-vitest/setup", "./harness/report/setup.ts"],
     projects: [
       {
         extends: true,

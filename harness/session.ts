@@ -11,6 +11,8 @@ import type { SuitePreflight } from "./preflight/global-suites.ts";
 import { type Mirrors, ensureMirrors, isLocalRef, localRegistryHostingConfigMap, pushImage } from "./registry/mirrors.ts";
 import { Run } from "./run.ts";
 import { World } from "./network/world.ts";
+import { recordEnvironment } from "./report/environment.ts";
+import { parse as parseYaml } from "yaml";
 
 /**
  * One live cluster session for a suite file: mirrors up and filled with the images the suite
@@ -70,6 +72,13 @@ export function clusterSession(o: { preflight: SuitePreflight; enabled: boolean;
     s.kube = kubeClient(s.cluster.kubeconfig);
     await waitForNodesReady(s.kube, { config, ...(s.cluster.nodes.length ? { count: s.cluster.nodes.length } : {}) });
     if (s.mirrors) await apply(s.kube, localRegistryHostingConfigMap(s.mirrors));
+    const env = await clusterEnvironment(s.kube).catch((e: Error) => ({ "kubernetes.version": `unknown (${e.message})`, "kube-proxy.mode": "unknown" }));
+    recordEnvironment({
+      cluster: config.kubeconfig ? `existing cluster (${s.kube.server})` : s.cluster.name,
+      ...env,
+      topology: config.kubeconfig ? "-" : (o.topology ?? config.topology),
+      "node.image": config.kubeconfig ? "-" : o.preflight.nodeImage!,
+    });
   }
   afterEach((ctx) => {
     if (ctx.task.result?.state === "fail" && s.run) s.run.failed = true;
@@ -81,4 +90,19 @@ export function clusterSession(o: { preflight: SuitePreflight; enabled: boolean;
     s.run.removeSignalHandlers();
   });
   return s;
+}
+
+/** Kubernetes version (the nodes' kubelets) and kube-proxy mode (its ConfigMap) of a running cluster, for the report. */
+export async function clusterEnvironment(kube: KubeClient): Promise<Record<string, string>> {
+  const nodes = (await kube.core.listNode()).items;
+  const versions = [...new Set(nodes.map((n) => n.status?.nodeInfo?.kubeletVersion ?? "?"))].join(", ");
+  let mode: string;
+  try {
+    const cm = await kube.core.readNamespacedConfigMap({ namespace: "kube-system", name: "kube-proxy" });
+    const conf = (parseYaml(cm.data?.["config.conf"] ?? "") ?? {}) as { mode?: string };
+    mode = conf.mode ? conf.mode : "iptables (the default: mode is empty)";
+  } catch {
+    mode = "none (no kube-proxy ConfigMap in kube-system)";
+  }
+  return { "kubernetes.version": versions, "kube-proxy.mode": mode };
 }

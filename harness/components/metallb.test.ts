@@ -52,7 +52,7 @@ describe("metallb installer", () => {
     expect(poolOverlapsNodes(["172.18.0.0/28"], nodes).map((o) => o.node)).toEqual(["nc-control-plane", "nc-worker", "(gateway)"]);
   });
 
-  it("renders the BGP objects of seed 002: pool, BGPAdvertisement, BFDProfile 300/300/x3, one BGPPeer per peer for the selected nodes", () => {
+  it("renders the BGP objects of the lab: pool, BGPAdvertisement, BFDProfile 300/300/x3, one BGPPeer per peer for the selected nodes", () => {
     const docs = parseDocuments(bgpYaml({
       pool: "p", addresses: ["203.0.113.200/29"], myAsn: 64500,
       bfd: { name: "b", receiveIntervalMs: 300, transmitIntervalMs: 300, detectMultiplier: 3 },

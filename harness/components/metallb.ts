@@ -210,7 +210,7 @@ export function l2PoolYaml(o: { name: string; addresses: string[]; nodeSelector?
 }
 
 // ---------------------------------------------------------------------------------------------
-// BGP mode objects (seed 002: addresspool-bgp.yaml, bgp.yaml, bfdprofile.yaml)
+// BGP mode objects (the BGP/BFD lab: addresspool-bgp.yaml, bgp.yaml, bfdprofile.yaml)
 
 export interface BgpObjects {
   pool: string;

@@ -1,10 +1,10 @@
 /**
  * D-depth controls for the BGP family: real FRR daemons in containers, no Kubernetes.
  *
- * Seed 002's shape (L31-108) with our own addresses: two "speakers" (FRR containers playing
+ * The BGP/BFD lab's shape with our own addresses: two "speakers" (FRR containers playing
  * MetalLB speakers on two nodes, each announcing the VIP /32 with itself as next hop) on network A,
  * two FRR peers on network B, a next-hop router between them, static routes both ways, eBGP
- * multihop and multihop BFD (300/300/×3, seed 002's BFDProfile). The BGP oracles run on the
+ * multihop and multihop BFD (300/300/×3, the BGP/BFD lab's BFDProfile). The BGP oracles run on the
  * vtysh JSON the peers print; then speaker1 is paused and BGP-04's oracle measures the BFD
  * detection time from samples taken inside the peer.
  */

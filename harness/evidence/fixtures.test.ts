@@ -1,11 +1,14 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FIXTURES_ROOT, listFixtures, loadFixture, splitFixture } from "./fixtures.ts";
+import { loadCatalogue } from "../behaviours/catalogue.ts";
+import { FIXTURES_ROOT, checkSource, listFixtures, loadFixture, splitFixture } from "./fixtures.ts";
+
+const ids = new Set(loadCatalogue().byId.keys());
 
 describe("evidence/fixtures", () => {
   it("strips a one-line header and returns the text untouched", () => {
-    expect(splitFixture("# source: seeds/001.txt L1-2\nline 1\n# not header\n")).toEqual({ source: "source: seeds/001.txt L1-2", text: "line 1\n# not header\n" });
+    expect(splitFixture("# source: https://example.org/x (§4)\nline 1\n# not header\n")).toEqual({ source: "source: https://example.org/x (§4)", text: "line 1\n# not header\n" });
   });
 
   it("joins continuation lines ('#  ') into the source", () => {
@@ -20,7 +23,7 @@ describe("evidence/fixtures", () => {
 
   it("loads a fixture by id, kind and name", () => {
     const f = loadFixture("SVC-04", "pass", "resolv.conf");
-    expect(f.source).toMatch(/^source: seeds\/001_919fbbaee19d3aed\.txt L228-230/);
+    expect(f.source).toMatch(/^source: https:\/\/github\.com\/robric\/k8s-svc-and-lb-testing \(README §4\.2\)/);
     expect(f.text).toBe("search default.svc.cluster.local svc.cluster.local cluster.local multipass\nnameserver 10.43.0.10\noptions ndots:5\n");
     expect(() => loadFixture("SVC-04", "pass", "../fail/resolv.conf-node")).toThrow(/bad fixture reference/);
   });
@@ -34,10 +37,42 @@ describe("evidence/fixtures", () => {
         expect(names.length, `${id}/${kind}`).toBeGreaterThan(0);
         for (const n of names) {
           const f = loadFixture(id, kind, n);
-          expect(f.source, join(id, kind, n)).toMatch(/^(source: seeds\/\d{3}_[0-9a-f]+\.txt L\d|derived from (pass|fail)\/|synthetic)/);
           expect(f.text.length, join(id, kind, n)).toBeGreaterThan(0);
         }
       }
     }
+  });
+
+  it("every fixture of every id names a source a user can follow, inside the repository or public", () => {
+    const dirs = readdirSync(FIXTURES_ROOT).sort();
+    expect(dirs.filter((d) => !ids.has(d)), "fixture directories named after no catalogue id").toEqual([]);
+    const problems: string[] = [];
+    let n = 0;
+    for (const id of dirs) {
+      for (const kind of ["pass", "fail"] as const) {
+        for (const name of listFixtures(id, kind)) {
+          n++;
+          for (const p of checkSource(loadFixture(id, kind, name).source, { id, kind, ids })) problems.push(`${id}/${kind}/${name}: ${p}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(n).toBeGreaterThan(200);
+  });
+
+  it("the header rule refuses lab-note files, paths outside the repo, unfollowable sources and missing files (negative controls)", () => {
+    const at = { id: "MLB-05", kind: "pass" as const, ids };
+    const seedName = ["seeds", "001_919fbbaee19d3aed.txt"].join("/");
+    expect(checkSource(`source: ${seedName} L4018-4074`, at).join("\n")).toMatch(/points outside the repository/);
+    expect(checkSource("synthetic, modelled on ../shared/notes.md", at).join("\n")).toMatch(/points outside the repository/);
+    expect(checkSource("source: /work/lab/arp.txt", at).join("\n")).toMatch(/points outside the repository/);
+    expect(checkSource("synthetic: made up on a Tuesday", at).join("\n")).toMatch(/names no source a user can follow/);
+    expect(checkSource("source: recorded live by suites/metallb/nowhere.e2e.ts", at).join("\n")).toMatch(/suites\/metallb\/nowhere\.e2e\.ts, which is not in the repository/);
+    expect(checkSource("derived from pass/missing.txt: x", at).join("\n")).toMatch(/pass\/missing\.txt, which is not a fixture of MLB-05/);
+    expect(checkSource("synthetic, written from the lab observation in catalogue entry MLB-99", at).join("\n")).toMatch(/catalogue entry MLB-99, which catalogue\/behaviours\.yaml lacks/);
+    expect(checkSource("source: recorded live by suites/metallb/l2.e2e.ts (MLB-05), 2026-12-02", at)).toEqual([]);
+    expect(checkSource("source: https://github.com/robric/k8s-svc-and-lb-testing (README §10.5.1) (arp -na on vm-ext)", at)).toEqual([]);
+    expect(checkSource("written from the format's documentation (tcpdump(8)): an ARP request", at)).toEqual([]);
+    expect(checkSource("derived from pass/arp-na.txt: the entry complete", at)).toEqual([]);
   });
 });

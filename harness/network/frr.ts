@@ -1,12 +1,12 @@
 /**
- * FRR configuration for an external BGP/BFD peer (seed 002: frr1/frr2 peering with every node,
+ * FRR configuration for an external BGP/BFD peer (the BGP/BFD lab: frr1/frr2 peering with every node,
  * BFD profile 300 ms / 300 ms / x3). Rendered text; the world writes it into the container.
  */
 export interface FrrNeighbor {
   ip: string;
   remoteAs: number;
   bfd?: boolean;
-  /** eBGP multihop TTL when the peer is behind a router (seed 002: the nodes are one hop away) */
+  /** eBGP multihop TTL when the peer is behind a router (the BGP/BFD lab: the nodes are one hop away) */
   multihop?: number;
   /** our address towards this peer: `update-source`, and the BFD `local-address` a multihop BFD peer needs */
   localAddress?: string;

@@ -8,7 +8,7 @@ const run = testRun("world");
 const world = new World(run);
 let a: Net, b: Net, router: Host, client: Host, frr1: Host, frr2: Host, nodeLike: Host;
 
-// seed 002's shape with our own addresses: the cluster side (a) and a second network (b) joined by a
+// the BGP/BFD lab's shape with our own addresses: the cluster side (a) and a second network (b) joined by a
 // router; two free /24s chosen at start, fixed host numbers inside them
 const [subA, subB] = await freeSubnets(2);
 const at = (subnet: string, host: number) => subnet.replace(/\.0\/24$/, `.${host}`);

@@ -18,7 +18,7 @@ import type { Run } from "../run.ts";
 import { type FrrSpec, renderFrrConf, renderFrrDaemons } from "./frr.ts";
 
 /**
- * The external world around a cluster (seed 002 L31-108): extra docker networks with chosen subnets,
+ * The external world around a cluster (the BGP/BFD lab): extra docker networks with chosen subnets,
  * external hosts (client, next-hop router on two networks, FRR peers, IPsec peers), static routes.
  * Everything is labelled with the run and removed by the run's teardown.
  */
@@ -79,7 +79,7 @@ export class World {
     return { name, ips: info.ips, exec: new ContainerExecutor(name) };
   }
 
-  /** A router on two or more networks, forwarding between them (seed 002's next-hop-router). */
+  /** A router on two or more networks, forwarding between them (the BGP/BFD lab's next-hop-router). */
   router(name: string, networks: HostSpec["networks"]): Promise<Host> {
     return this.host({ name, role: "router", networks });
   }
@@ -123,7 +123,7 @@ export async function freeSubnets(count: number, within = "10.251.0.0/16"): Prom
   return free.slice(start, start + count);
 }
 
-/** Replace a static route on a host: `dst` via `via` (seed 002 "Configuring static routes"). */
+/** Replace a static route on a host: `dst` via `via` (the BGP/BFD lab "Configuring static routes"). */
 export async function addRoute(h: Host, dst: string, via: string): Promise<void> {
   await h.exec.run(["ip", "route", "replace", dst, "via", via]);
 }

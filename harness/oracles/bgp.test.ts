@@ -13,14 +13,14 @@ const summary = (id: string, kind: Kind, name: string) => parseBgpSummary(text(i
 const routes = (id: string, kind: Kind, name: string) => parseBgpRoutes(text(id, kind, name));
 const bfd = (id: string, kind: Kind, name: string) => parseBfdPeers(text(id, kind, name));
 
-// seed 002: the speaker's peers frr1/frr2 (L441-442); the recorded D-depth control: speakers and peers
+// the BGP/BFD lab: the speaker's peers frr1/frr2; the recorded D-depth control: speakers and peers
 const SEED_PEERS = ["10.0.2.3", "10.0.2.4"];
 const SPEAKERS = ["10.253.41.21", "10.253.41.22"];
 const PEERS = ["10.253.42.11", "10.253.42.12"];
 const VIP = "203.0.113.200";
 
 describe("BGP-01 every speaker Established with both peers", () => {
-  it("BGP-01 passes on seed 002's speaker summary (L440-442) and on the recorded peer and speaker views", async () => {
+  it("BGP-01 passes on the lab's speaker summary and on the recorded peer and speaker views", async () => {
     await behaviour("BGP-01", "R");
     const v = bgp01({ summaries: { "speaker-5v7cf": summary("BGP-01", "pass", "speaker-5v7cf.summary.json") }, peers: SEED_PEERS });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -55,7 +55,7 @@ describe("BGP-02 each peer has the VIP /32 via a node; PfxSnt 1 per peer", () =>
     expect(v.reasons[0]).toBe("frr1: 203.0.113.200/32 via 10.253.41.21, 10.253.41.22");
   });
 
-  it("BGP-02 passes on the seed-modelled view: three kind nodes as next hops, PfxSnt 1 to both peers (seed 002 L441-449)", async () => {
+  it("BGP-02 passes on the lab-modelled view: three kind nodes as next hops, PfxSnt 1 to both peers (the lab capture)", async () => {
     await behaviour("BGP-02", "R");
     const v = bgp02({ vip: VIP, nodes: ["10.0.1.2", "10.0.1.3", "10.0.1.4"], peerRoutes: { frr1: routes("BGP-02", "pass", "frr1-seed.routes.json") }, speakerSummaries: { "speaker-5v7cf": summary("BGP-02", "pass", "speaker-5v7cf.summary.json") }, peerAddresses: SEED_PEERS });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -76,7 +76,7 @@ describe("BGP-02 each peer has the VIP /32 via a node; PfxSnt 1 per peer", () =>
 });
 
 describe("BGP-03 BFD up per node and peer with the profile's timers", () => {
-  it("BGP-03 passes on the recorded sessions (both ends) and on seed 002's frr1 sessions (L483-487) with 300/300/×3", async () => {
+  it("BGP-03 passes on the recorded sessions (both ends) and on the lab's frr1 sessions with 300/300/×3", async () => {
     await behaviour("BGP-03", "R");
     const v = bgp03({ bfd: { frr1: bfd("BGP-03", "pass", "frr1.bfd.json"), speaker1: bfd("BGP-03", "pass", "speaker1.bfd.json") }, peers: { frr1: SPEAKERS, speaker1: PEERS } });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -84,7 +84,7 @@ describe("BGP-03 BFD up per node and peer with the profile's timers", () => {
     expect(bgp03({ bfd: { frr1: bfd("BGP-03", "pass", "frr1-seed.bfd.json") }, peers: ["172.18.0.2", "172.18.0.3"] }).ok).toBe(true);
   });
 
-  it("BGP-03 fails naming the down session (recorded pause; seed 002 L499-503 after the node delete)", async () => {
+  it("BGP-03 fails naming the down session (recorded pause; the lab capture after the node delete)", async () => {
     await behaviour("BGP-03", "R");
     expect(bgp03({ bfd: { frr1: bfd("BGP-03", "fail", "frr1-speaker1-paused.bfd.json") }, peers: SPEAKERS }).reasons).toEqual([expect.stringMatching(/^frr1: BFD session with 10\.253\.41\.21: status down \(control detection time expired\), down for \d+ s$/)]);
     expect(bgp03({ bfd: { frr1: bfd("BGP-03", "fail", "frr1-seed-after-delete.bfd.json") }, peers: ["172.18.0.2", "172.18.0.3"] }).reasons).toEqual(["frr1: BFD session with 172.18.0.3: status down (control detection time expired), down for 4 s"]);

@@ -1,5 +1,5 @@
 /**
- * Oracles for the BGP family (MetalLB BGP + BFD with FRR peers, seed 002). Pure functions of parsed
+ * Oracles for the BGP family (MetalLB BGP + BFD with FRR peers, the BGP/BFD lab). Pure functions of parsed
  * vtysh JSON (../evidence/parsers/frr.ts) and routes; every failure reason names the router, the
  * session or the path that is wrong.
  */
@@ -14,7 +14,7 @@ export interface BfdTimers {
   detectMultiplier: number;
 }
 
-/** MetalLB's BFDProfile defaults, the profile seed 002 applies (bfdprofile.yaml) */
+/** MetalLB's BFDProfile defaults, the profile the BGP/BFD lab applies (bfdprofile.yaml) */
 export const DEFAULT_BFD: BfdTimers = { receiveIntervalMs: 300, transmitIntervalMs: 300, detectMultiplier: 3 };
 
 const list = (xs: string[]): string => (xs.length ? xs.join(", ") : "none");

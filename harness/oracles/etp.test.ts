@@ -11,13 +11,13 @@ import { formatVerdict } from "./verdict.ts";
 
 type Kind = "pass" | "fail";
 const text = (id: string, kind: Kind, name: string) => loadFixture(id, kind, name).text;
-const CLIENT = "10.123.123.254"; // the external host, seed 001 L1074
-const BACKEND = "10.42.1.21"; // the backend pod captured in, seed 001 L1056
+const CLIENT = "10.123.123.254"; // the external host, the k3s lab
+const BACKEND = "10.42.1.21"; // the backend pod captured in, the k3s lab
 const syns = (id: string, kind: Kind, name: string) => synSources(parseTcpdump(text(id, kind, name)), BACKEND, 8080);
 const answers = (t: string) => [...t.matchAll(/^.*pod IP address.*$/gm)].map((m) => nginxPodIp(m[0])!);
 
 describe("ETP-01 Cluster: the backend sees a SNATed source", () => {
-  it("ETP-01 passes on the Cluster capture (seed L1067: 10.42.1.1) and on /clientip", async () => {
+  it("ETP-01 passes on the Cluster capture (the lab capture: 10.42.1.1) and on /clientip", async () => {
     await behaviour("ETP-01", "R");
     const v = etp01({ clientIp: CLIENT, seen: syns("ETP-01", "pass", "backend-tcpdump-cluster.txt") });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -25,7 +25,7 @@ describe("ETP-01 Cluster: the backend sees a SNATed source", () => {
     expect(etp01({ clientIp: CLIENT, seen: [text("ETP-01", "pass", "clientip-cluster.txt")] }).ok).toBe(true);
   });
 
-  it("ETP-01 fails on the Local capture (seed L1074) naming the client's own address", async () => {
+  it("ETP-01 fails on the Local capture (the lab capture) naming the client's own address", async () => {
     await behaviour("ETP-01", "R");
     const v = etp01({ clientIp: CLIENT, seen: syns("ETP-01", "fail", "backend-tcpdump-local.txt") });
     expect(v.reasons).toEqual(["backend saw the external client's own address 10.123.123.254:38124: not source-NATed (externalTrafficPolicy Cluster masquerades)"]);
@@ -36,7 +36,7 @@ describe("ETP-01 Cluster: the backend sees a SNATed source", () => {
 });
 
 describe("ETP-02 Local: the backend sees the exact client address", () => {
-  it("ETP-02 passes on the Local capture (seed L1074) and on /clientip", async () => {
+  it("ETP-02 passes on the Local capture (the lab capture) and on /clientip", async () => {
     await behaviour("ETP-02", "R");
     const v = etp02({ clientIp: CLIENT, seen: syns("ETP-02", "pass", "backend-tcpdump-local.txt") });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -61,7 +61,7 @@ describe("ETP-02 Local: the backend sees the exact client address", () => {
 describe("ETP-03 Local: external requests only reach pods on the announcing node", () => {
   const pods = () => parsePods(text("ETP-03", "pass", "pods.txt"));
 
-  it("ETP-03 passes on seed L875-889: three answers from vm2's pods", async () => {
+  it("ETP-03 passes on the lab capture: three answers from vm2's pods", async () => {
     await behaviour("ETP-03", "R");
     const v = etp03({ announcingNode: "vm2", pods: pods(), answeredBy: answers(text("ETP-03", "pass", "curl-external.txt")) });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -78,7 +78,7 @@ describe("ETP-03 Local: external requests only reach pods on the announcing node
 describe("ETP-04 Local: in-cluster callers are still balanced cluster-wide", () => {
   const pods = () => parsePods(text("ETP-04", "pass", "pods.txt"));
 
-  it("ETP-04 passes on seed L974-982: answers from vm1 and vm3 while vm2 announces", async () => {
+  it("ETP-04 passes on the lab capture: answers from vm1 and vm3 while vm2 announces", async () => {
     await behaviour("ETP-04", "R");
     const v = etp04({ announcingNode: "vm2", pods: pods(), answeredBy: answers(text("ETP-04", "pass", "curl-in-cluster.txt")) });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -95,9 +95,9 @@ describe("ETP-04 Local: in-cluster callers are still balanced cluster-wide", () 
 describe("ETP-05 KUBE-EXT rule shape for Cluster and Local", () => {
   const ext = "KUBE-EXT-W47NQ5DDJKUWFTVY";
   const nat = (k: Kind, n: string) => parseIptablesS(text("ETP-05", k, n), "nat");
-  const local = { policy: "Local" as const, extChain: ext, podCidr: "10.42.0.0/16", localEndpoints: ["10.42.0.25:8080", "10.42.0.26:8080"] }; // vm1's pods, seed L866-867
+  const local = { policy: "Local" as const, extChain: ext, podCidr: "10.42.0.0/16", localEndpoints: ["10.42.0.25:8080", "10.42.0.26:8080"] }; // vm1's pods, the lab
 
-  it("ETP-05 passes on the seed's Cluster chain (L915-917) and Local chains (L922-944, vm1's endpoints)", async () => {
+  it("ETP-05 passes on the lab's Cluster chain and Local chains (vm1's endpoints)", async () => {
     await behaviour("ETP-05", "R");
     const c = etp05({ nat: nat("pass", "ext-cluster.iptables-S"), policy: "Cluster", extChain: ext });
     expect(c.ok, formatVerdict(c)).toBe(true);

@@ -1,5 +1,5 @@
 /**
- * Oracles for the ETP family (externalTrafficPolicy, seed 001 §5.3.3 and §5.3.5; ETP-06/07 *ext*
+ * Oracles for the ETP family (externalTrafficPolicy, the k3s lab; ETP-06/07 *ext*
  * from kubernetes test/e2e/network/loadbalancer.go). Pure functions of parsed evidence; every
  * failure reason names what is wrong. Source addresses are compared exactly — never by subnet.
  */
@@ -20,7 +20,7 @@ function addressOf(seen: string): { address: string; port?: number } | undefined
   return isIpAddress(t) ? { address: t } : undefined;
 }
 
-/** Sources ("ip:port") of the TCP SYNs a backend captured towards ip:port, in order (seed 001 L1067, L1074). */
+/** Sources ("ip:port") of the TCP SYNs a backend captured towards ip:port, in order (the k3s lab). */
 export function synSources(capture: Tcpdump, backendIp: string, backendPort: number): string[] {
   return capture.packets
     .filter((p) => p.ip?.proto === "tcp" && p.ip.dst === backendIp && p.ip.dport === backendPort && p.ip.tcpFlags === "S")
@@ -132,7 +132,7 @@ export function etp04(input: Etp04Input): Verdict {
 // ---------------------------------------------------------------------------------------------
 // ETP-05: rule shape. Cluster → KUBE-EXT = KUBE-MARK-MASQ + KUBE-SVC; Local → pod-CIDR rule to
 // KUBE-SVC, LOCAL-source masquerade and route to KUBE-SVC, then KUBE-SVL-* listing only local
-// endpoints (seed 001 L910-945).
+// endpoints (the k3s lab).
 
 /**
  * The chain the KUBE-SERVICES loadbalancer-IP rule for vip:port jumps to (full iptables-save nat

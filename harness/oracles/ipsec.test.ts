@@ -17,7 +17,7 @@ const sas = (id: string, child: string, after: [FixtureKind, string] = ["pass", 
 const conntrack = (id: string, kind: FixtureKind, name: string) => parseConntrack(text(id, kind, name)).entries;
 const client = (id: string, kind: FixtureKind, name: string) => clientRepliesSchema.parse(JSON.parse(text(id, kind, name)));
 const sctpToVip: Flow = { proto: "sctp", dst: "1.2.3.4", dport: 10000 };
-// seed 001 L1651-1656: the sctp-server pods on vm1, the node owning the IPsec VIP
+// the k3s lab: the sctp-server pods on vm1, the node owning the IPsec VIP
 const vm1Backends = ["10.42.0.38", "10.42.0.39"];
 
 describe("IPSEC-01 route-based tunnel to the VIP", () => {

@@ -1,5 +1,5 @@
 /**
- * Oracles for the IPSEC family (strongSwan to a LoadBalancer VIP, seed 001 §5.3.9).
+ * Oracles for the IPSEC family (strongSwan to a LoadBalancer VIP, the k3s lab).
  *
  * Pass/fail comes from three kinds of evidence, never from a client's exit code:
  *  - SA state and counters: two `swanctl --list-sas` samples taken before and after the traffic,
@@ -12,8 +12,8 @@
  *
  * P behaviours (IPSEC-01, -03, -05): ok = the tunnel works as documented.
  * N behaviours (IPSEC-02, -04): ok = the evidence shows the DOCUMENTED FAILURE — i.e. the test
- * reproduces the known-broken setup and observes exactly the breakage the seed describes. An N
- * oracle is not ok when the failure does not show (everything answered: the seed's claim is not
+ * reproduces the known-broken setup and observes exactly the breakage the lab describes. An N
+ * oracle is not ok when the failure does not show (everything answered: the lab's claim is not
  * reproduced) and not ok when something else broke first (no tunnel at all: the evidence is about
  * a different failure). Reasons say which.
  */

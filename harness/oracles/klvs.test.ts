@@ -18,14 +18,14 @@ const eps = (id: string, kind: FixtureKind, name: string) => parseEndpointsObjec
 describe("oracles/klvs", () => {
   const k1 = () => ({ ingresses: crs("KLVS-01", "pass", "ingresses.yaml"), endpoints: eps("KLVS-01", "pass", "endpoints.json") });
 
-  it("KLVS-01 passes on the seed's IPVS table for its EricIngresses", async () => {
+  it("KLVS-01 passes on the lab's IPVS table for its EricIngresses", async () => {
     await behaviour("KLVS-01", "R");
     const v = klvs01({ ...k1(), table: table("KLVS-01", "pass", "ipvsadm-Ln.txt") });
     expect(v.ok, formatVerdict(v)).toBe(true);
     expect(v.measurements).toEqual({ virtualServices: 4, realServers: 6 });
   });
 
-  it("KLVS-01 passes on the seed's sample LvsIngress (not-ready endpoints are no real servers)", async () => {
+  it("KLVS-01 passes on the lab's sample LvsIngress (not-ready endpoints are no real servers)", async () => {
     await behaviour("KLVS-01", "R");
     const v = klvs01({ ingresses: crs("KLVS-01", "pass", "samba7-lvsingress.yaml"), endpoints: eps("KLVS-01", "pass", "samba7-endpoints.json"), table: table("KLVS-01", "pass", "samba7-ipvsadm-Ln.txt") });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -171,7 +171,7 @@ describe("oracles/klvs", () => {
     { node: "router-2", address: "10.232.35.31", conf: parseKeepalived(text("KLVS-06", router2, "router-2.keepalived.conf")) },
   ];
 
-  it("KLVS-06 passes with the seed's keepalived pair behind the VIP", async () => {
+  it("KLVS-06 passes with the lab's keepalived pair behind the VIP", async () => {
     await behaviour("KLVS-06", "R");
     const v = klvs06(timeline("pass", "timeline.json"), { boundMs: 10_000, vrrp: vrrp("pass") });
     expect(v.ok, formatVerdict(v)).toBe(true);

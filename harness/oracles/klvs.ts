@@ -1,6 +1,6 @@
 /**
- * KLVS — ENM ingress: IPVS programming by the KLVS router (seed 004). Pure functions of parsed
- * evidence; one oracle per behaviour id of BEHAVIOURS.md.
+ * KLVS — ENM ingress: IPVS programming by the KLVS router (the ingress design report). Pure functions of parsed
+ * evidence; one oracle per behaviour id of catalogue/behaviours.yaml.
  */
 import { z } from "zod";
 import { hostPort } from "../evidence/parsers/common.ts";
@@ -203,7 +203,7 @@ export function klvs04(input: { ingresses: KlvsIngress[]; endpointsBefore: Endpo
   return verdict("KLVS-04", failures, c.passes, { realServersBefore: count(before), realServersAfter: count(services) });
 }
 
-/** KLVS-05: every router node carries the same IPVS programming (active:active, 004 L528) */
+/** KLVS-05: every router node carries the same IPVS programming (active:active, the ingress design report) */
 export function klvs05(input: { tables: { node: string; table: IpvsTable }[] }): Verdict {
   if (input.tables.length < 2) return verdict("KLVS-05", [`need the tables of at least two router nodes, got ${input.tables.length}`]);
   const [first, ...rest] = input.tables;
@@ -238,7 +238,7 @@ export interface RouterVrrp {
 }
 
 /**
- * The keepalived pair behind the VIP (004 L430-456): each node has a VRRP instance listing the VIP,
+ * The keepalived pair behind the VIP (the ingress design report): each node has a VRRP instance listing the VIP,
  * with the same virtual_router_id, speaking unicast from its own address to the other's.
  */
 export function vrrpPairProblems(vip: string, routers: RouterVrrp[]): { failures: string[]; passes: string[] } {
@@ -264,7 +264,7 @@ export function vrrpPairProblems(vip: string, routers: RouterVrrp[]): { failures
 /**
  * KLVS-06: the VIP sits on exactly one router node; when that node is lost it moves to another
  * within `boundMs`, new connections work afterwards, and established ones are reset (ingress
- * connections are not replicated, 004 L736-750). `vrrp` (optional) adds the keepalived pair's
+ * connections are not replicated, the ingress design report). `vrrp` (optional) adds the keepalived pair's
  * configuration to the evidence.
  */
 export function klvs06(t: VipTimeline, params: { boundMs: number; vrrp?: RouterVrrp[] }): Verdict {
@@ -339,7 +339,7 @@ function isTunlMasquerade(r: IptRule): boolean {
   );
 }
 
-/** KLVS-08: the router node masquerades towards the tunnel and has IPVS conntrack on (004 L604, L754-756) */
+/** KLVS-08: the router node masquerades towards the tunnel and has IPVS conntrack on (the ingress design report) */
 export function klvs08(input: { node: string; iptables: IptablesSave; sysctl: Record<string, string> }): Verdict {
   const failures: string[] = [];
   const passes: string[] = [];
@@ -361,7 +361,7 @@ export function klvs08(input: { node: string; iptables: IptablesSave; sysctl: Re
   return verdict("KLVS-08", failures, passes);
 }
 
-/** how router nodes and router pods are recognised (004 L478-488: taint node=routing, a label, a StatefulSet) */
+/** how router nodes and router pods are recognised (the ingress design report: taint node=routing, a label, a StatefulSet) */
 export interface RouterPlacement {
   /** the label that marks router nodes, e.g. {key: "node", value: "routing"} */
   nodeLabel: { key: string; value: string };

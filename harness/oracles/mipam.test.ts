@@ -15,7 +15,7 @@ const nodes = () =>
 const endpoints = (kind: FixtureKind) => parseEndpointsTable(text("MIPAM-01", kind, "endpoints.txt"))[0]!.endpoints;
 
 describe("oracles/mipam", () => {
-  it("MIPAM-01 passes on the seed's pods: one replica per ipam-worker node, only the leader Ready and listed", async () => {
+  it("MIPAM-01 passes on the lab's pods: one replica per ipam-worker node, only the leader Ready and listed", async () => {
     await behaviour("MIPAM-01", "R");
     const v = mipam01({ pods: parsePods(text("MIPAM-01", "pass", "pods.txt")), nodes: nodes(), endpoints: endpoints("pass"), placement });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -97,7 +97,7 @@ describe("oracles/mipam", () => {
     ]);
   });
 
-  it("MIPAM-05 passes: the seed's claim is Bound RWX from the Immediate nfs-ganesha class", async () => {
+  it("MIPAM-05 passes: the lab's claim is Bound RWX from the Immediate nfs-ganesha class", async () => {
     await behaviour("MIPAM-05", "R");
     const v = mipam05({ pvc: parsePvcs(text("MIPAM-05", "pass", "pvc.txt"))[0]!, storageClass: parseStorageClass(text("MIPAM-05", "pass", "storageclass.yaml")) });
     expect(v.ok, formatVerdict(v)).toBe(true);

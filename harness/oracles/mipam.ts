@@ -1,5 +1,5 @@
 /**
- * MIPAM — Meridio IPAM high availability (seed 000): a two-replica IPAM StatefulSet on tainted
+ * MIPAM — Meridio IPAM high availability (the Meridio IPAM lab): a two-replica IPAM StatefulSet on tainted
  * `ipam-worker` nodes, one leader (the only Ready replica) behind the IPAM service, a shared SQLite
  * database on an RWX NFS claim. Pure functions of parsed evidence; one oracle per behaviour id.
  */
@@ -14,7 +14,7 @@ import { verdict, type Verdict } from "./verdict.ts";
 export interface IpamPlacement {
   /** StatefulSet name: replicas are <name>-<ordinal> */
   statefulSet: string;
-  /** the label of the dedicated nodes (seed 000 L126: ipam-worker=true) */
+  /** the label of the dedicated nodes (the Meridio IPAM lab: ipam-worker=true) */
   nodeLabel: { key: string; value: string };
 }
 
@@ -55,7 +55,7 @@ export function mipam01(input: { pods: PodRow[]; nodes: { name: string; labels: 
 /**
  * What the harness records while it stops the leader's node (MIPAM-02). `ready` is the pod's Ready
  * condition as the API reports it (not the kubectl READY column, which stays 1/1 on a node that
- * stopped reporting — seed 000 L758); `endpoints` are the IPAM service's "ip:port" entries.
+ * stopped reporting — the Meridio IPAM lab); `endpoints` are the IPAM service's "ip:port" entries.
  */
 export const TakeoverTimelineSchema = z
   .object({

@@ -17,8 +17,8 @@ const text = (id: string, kind: Kind, name: string) => loadFixture(id, kind, nam
 const arp = (id: string, kind: Kind, name: string) => parseArpNa(text(id, kind, name));
 const log = (id: string, kind: Kind, name: string) => parseSpeakerLog(text(id, kind, name));
 
-// seed 001: vm2's MAC L720-721, vm1's L1390-1391/L1401, vm3's L1402/L1486; node addresses on the
-// external VLAN: vm1 10.123.123.1 (L712), vm2 .2 (L711, L1382), vm3 .3 (L1486)
+// the k3s lab: vm2's MAC, vm1's, vm3's; node addresses on the
+// external VLAN: vm1 10.123.123.1, vm2 .2, vm3 .3
 const MACS = { vm1: "52:54:00:e2:c3:ec", vm2: "52:54:00:c0:87:a0", vm3: "52:54:00:db:2b:ce" };
 const NODES = { vm1: { ip: "10.123.123.1", mac: MACS.vm1 }, vm2: { ip: "10.123.123.2", mac: MACS.vm2 }, vm3: { ip: "10.123.123.3", mac: MACS.vm3 } };
 const answers = (t: string) => [...t.matchAll(/^.*(?:pod IP address|nginx server =>).*$/gm)].map((m) => nginxPodIp(m[0]));
@@ -26,9 +26,9 @@ const answers = (t: string) => [...t.matchAll(/^.*(?:pod IP address|nginx server
 describe("MLB-01 VIP from the pool, nodePort, several backends answer", () => {
   const svc = () => parseServices(text("MLB-01", "pass", "svc.txt")).find((s) => s.name === "nginx-mlb-l2-service")!;
   const backends = parsePods(text("MLB-01", "pass", "pods.txt")).map((p) => p.ip!);
-  const pool = ["10.123.123.64/26"]; // seed 001 L744, as fixed
+  const pool = ["10.123.123.64/26"]; // the k3s lab, as fixed
 
-  it("MLB-01 passes on the seed's service and three curls answered by three pods", async () => {
+  it("MLB-01 passes on the lab's service and three curls answered by three pods", async () => {
     await behaviour("MLB-01", "R");
     const v = mlb01({ service: svc(), pool, backends, answeredBy: answers(text("MLB-01", "pass", "curl.txt")) });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -54,7 +54,7 @@ describe("MLB-01 VIP from the pool, nodePort, several backends answer", () => {
 });
 
 describe("MLB-02 exactly one node MAC owns the VIP", () => {
-  it("MLB-02 passes: 10.123.123.100 at vm2's MAC (seed L711-713), .201 at vm1's (L1421-1422), and from ip neigh", async () => {
+  it("MLB-02 passes: 10.123.123.100 at vm2's MAC (the lab capture), .201 at vm1's, and from ip neigh", async () => {
     await behaviour("MLB-02", "R");
     const v = mlb02({ vip: "10.123.123.100", neighbours: arp("MLB-02", "pass", "arp-vip100.txt"), nodeMacs: MACS });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -91,14 +91,14 @@ describe("MLB-03 a pool overlapping node IPs hijacks node ARP", () => {
     expect(() => poolOverlapsNodes(["10.123.123.300/24"], ips)).toThrow(/neither a CIDR nor a range/);
   });
 
-  it("MLB-03 passes when every node address is at its own MAC and the pool avoids them (seed L1382-1386, pool /26)", async () => {
+  it("MLB-03 passes when every node address is at its own MAC and the pool avoids them (the lab capture, pool /26)", async () => {
     await behaviour("MLB-03", "R");
     const v = mlb03({ neighbours: arp("MLB-03", "pass", "arp-fixed-pool.txt"), nodes: NODES, pool: ["10.123.123.64/26"] });
     expect(v.ok, formatVerdict(v)).toBe(true);
     expect(v.measurements?.checked).toBe(3);
   });
 
-  it("MLB-03 recognises the hijack: vm1's address answered by vm2's speaker MAC (seed L711-713, pool 10.123.123.64/24)", async () => {
+  it("MLB-03 recognises the hijack: vm1's address answered by vm2's speaker MAC (the lab capture, pool 10.123.123.64/24)", async () => {
     await behaviour("MLB-03", "R");
     const v = mlb03({ neighbours: arp("MLB-03", "fail", "arp-hijack.txt"), nodes: NODES, pool: ["10.123.123.64/24"] });
     expect(v.ok).toBe(false);
@@ -111,7 +111,7 @@ describe("MLB-04 in-cluster traffic to the VIP stays on the sending node", () =>
   const base = { vip: "10.123.123.100", port: 80, sendingNode: "vm1", announcingNode: "vm2", connections: 1 };
   const save = (k: Kind, n: string) => parseIptablesSave(text("MLB-04", k, n));
 
-  it("MLB-04 passes: vm1's VIP rule counts the curl (7 → 8, seed L808/L816), vm2 captures nothing (L820-824)", async () => {
+  it("MLB-04 passes: vm1's VIP rule counts the curl (7 → 8, the lab capture/L816), vm2 captures nothing", async () => {
     await behaviour("MLB-04", "R");
     const v = mlb04({ ...base, before: save("pass", "vm1-before.iptables-save"), after: save("pass", "vm1-after.iptables-save"), capture: parseTcpdump(text("MLB-04", "pass", "vm2-tcpdump.txt")) });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -141,7 +141,7 @@ describe("MLB-05 readiness gating: IP allocated, never announced", () => {
     neighbours: arp("MLB-05", "pass", "arp-na.txt"),
   });
 
-  it("MLB-05 passes on seed L4034-4073: IP kept, 'failed no active endpoints', 3 ARP requests unanswered, 100% loss, <incomplete>", async () => {
+  it("MLB-05 passes on the lab capture: IP kept, 'failed no active endpoints', 3 ARP requests unanswered, 100% loss, <incomplete>", async () => {
     await behaviour("MLB-05", "R");
     const v = mlb05(input());
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -195,7 +195,7 @@ describe("MLB-07 only the announcing speaker logs serviceAnnounced", () => {
     "speaker-96jn5": log("MLB-07", "pass", "speaker-96jn5.jsonl"),
   });
 
-  it("MLB-07 passes on seed L3972-3992: speaker-89b29 announces 10.123.123.100, 5dbng another VIP, 96jn5 nothing", async () => {
+  it("MLB-07 passes on the lab capture: speaker-89b29 announces 10.123.123.100, 5dbng another VIP, 96jn5 nothing", async () => {
     await behaviour("MLB-07", "R");
     const v = mlb07({ vip: "10.123.123.100", speakerLogs: logs(), announcer: "speaker-89b29" });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -212,15 +212,15 @@ describe("MLB-07 only the announcing speaker logs serviceAnnounced", () => {
 });
 
 describe("MLB-08 nodeSelectors: a zone's VIP only on that zone's nodes", () => {
-  const base = { vips: { "10.123.123.201": "zone1", "10.123.123.202": "zone2" }, nodeZones: { vm1: "zone1", vm2: "zone1", vm3: "zone2" }, nodeMacs: MACS }; // seed L1269-1271
+  const base = { vips: { "10.123.123.201": "zone1", "10.123.123.202": "zone2" }, nodeZones: { vm1: "zone1", vm2: "zone1", vm3: "zone2" }, nodeMacs: MACS }; // the lab
 
-  it("MLB-08 passes on seed L1421-1422 (ETP Local): .201 on vm1 (zone1), .202 on vm3 (zone2)", async () => {
+  it("MLB-08 passes on the lab capture (ETP Local): .201 on vm1 (zone1), .202 on vm3 (zone2)", async () => {
     await behaviour("MLB-08", "R");
     const v = mlb08({ ...base, neighbours: arp("MLB-08", "pass", "arp-zones-local.txt") });
     expect(v.ok, formatVerdict(v)).toBe(true);
   });
 
-  it("MLB-08 fails naming the zone2 VIP announced by vm1 (derived, and the seed's Cluster anomaly L1382-1386)", async () => {
+  it("MLB-08 fails naming the zone2 VIP announced by vm1 (derived, and the lab's Cluster anomaly L1382-1386)", async () => {
     await behaviour("MLB-08", "R");
     const expected = ["10.123.123.202 belongs to zone2 but is announced by vm1 (52:54:00:e2:c3:ec) in zone1"];
     expect(mlb08({ ...base, neighbours: arp("MLB-08", "fail", "arp-zone2-on-vm1.txt") }).reasons).toEqual(expected);
@@ -231,7 +231,7 @@ describe("MLB-08 nodeSelectors: a zone's VIP only on that zone's nodes", () => {
 describe("MLB-09 SCTP through the VIP: COOKIE_WAIT → ESTABLISHED → CLOSED", () => {
   const backends = ["10.42.1.36", "10.42.2.37", "10.42.0.38"];
 
-  it("MLB-09 passes on seed L1502-1508", async () => {
+  it("MLB-09 passes on the lab capture", async () => {
     await behaviour("MLB-09", "R");
     const v = mlb09({ vip: "10.123.123.101", port: 10000, backends, events: parseConntrack(text("MLB-09", "pass", "conntrack-events.txt")) });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -250,7 +250,7 @@ describe("MLB-10 random spreading over N connections (through ./spread.ts)", () 
   const backends = ["10.42.2.37", "10.42.0.38", "10.42.1.36"];
   const seq = (k: Kind, n: string) => backendSequence(parseConntrack(text("MLB-10", k, n)), "10.123.123.101", 10000);
 
-  it("MLB-10 passes on the seed's 977 sessions (316/338/323, L1535-1542) within the exact binomial bounds, no cycle", async () => {
+  it("MLB-10 passes on the lab's 977 sessions (316/338/323) within the exact binomial bounds, no cycle", async () => {
     await behaviour("MLB-10", "R");
     const v = mlb10({ sequence: seq("pass", "test-1000-sessions.txt"), backends });
     expect(v.ok, formatVerdict(v)).toBe(true);

@@ -1,5 +1,5 @@
 /**
- * Oracles for the MLB family (MetalLB layer 2, seed 001 §5 and §10). Pure functions of parsed
+ * Oracles for the MLB family (MetalLB layer 2, the k3s lab). Pure functions of parsed
  * evidence; every failure reason names what is wrong (the address, the MAC, the speaker, the probe).
  */
 import { ipValue, parseCidr, type IpValue, sameIp } from "../evidence/parsers/common.ts";
@@ -57,7 +57,7 @@ export interface PoolOverlap {
 
 /**
  * MLB-03, harness side: which node addresses a pool would hand out as VIPs. MetalLB masks a CIDR
- * to its network ("10.123.123.64/24" is all of 10.123.123.0/24, seed 001 L744). Throws on a pool
+ * to its network ("10.123.123.64/24" is all of 10.123.123.0/24, the k3s lab). Throws on a pool
  * entry that is not a CIDR or range.
  */
 export function poolOverlapsNodes(pool: string[], nodeIPs: string[] | Record<string, string>): PoolOverlap[] {
@@ -123,7 +123,7 @@ export function mlb01(input: Mlb01Input): Verdict {
   return verdict(id, failures, [`${s.name}: VIP ${list(s.externalIPs)} from pool ${list(input.pool)}, ports ${s.ports.map((p) => `${p.port}:${p.nodePort}/${p.protocol}`).join(", ")}`, `${answers.length} requests answered by ${list(distinct)}`], { requests: input.answeredBy.length, distinct: distinct.length });
 }
 
-/** The pod IP an nginx backend of seed 001 prints ("This is the pod IP address: 10.42.1.21" or "nginx server => 10.42.1.35:8080"). */
+/** The pod IP an nginx backend of the k3s lab prints ("This is the pod IP address: 10.42.1.21" or "nginx server => 10.42.1.35:8080"). */
 export function nginxPodIp(body: string): string | undefined {
   return /pod IP address: (\d+\.\d+\.\d+\.\d+)/.exec(body)?.[1] ?? /nginx server => (\d+\.\d+\.\d+\.\d+):\d+/.exec(body)?.[1];
 }

@@ -1,6 +1,6 @@
 /**
  * NVIPAM — nv-ipam static and per-node IP allocation (seed 003; nv-ipam docs/static-ip.md). Pure
- * functions of parsed evidence; one oracle per behaviour id of BEHAVIOURS.md.
+ * functions of parsed evidence; one oracle per behaviour id of catalogue/behaviours.yaml.
  */
 import { cidrContains, formatIp, ipValue, parseCidr, type Cidr } from "../evidence/parsers/common.ts";
 import type { KubeEvent } from "../evidence/parsers/events.ts";

@@ -4,7 +4,7 @@
  * failure, so a report reader sees what was checked.
  */
 export interface Verdict {
-  /** behaviour id from ../shared/BEHAVIOURS.md, e.g. "SVC-02" */
+  /** behaviour id of catalogue/behaviours.yaml, e.g. "SVC-02" */
   id: string;
   ok: boolean;
   /** one line per finding; for a failure, each names the thing that is wrong */

@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
 
-/** Upstream registries mirrored by default (seed 000 L35-75 mirrors these and more). */
+/** Upstream registries mirrored by default (the Meridio IPAM lab mirrors these and more). */
 export const DEFAULT_UPSTREAMS = ["docker.io", "registry.k8s.io", "quay.io", "ghcr.io", "gcr.io"] as const;
 
 /** The real server containerd would use for an upstream host without a mirror. */

@@ -16,10 +16,10 @@ import { clusterSession } from "../../harness/session.ts";
 import { METALLB_NS, backendsYaml, check, collector, deleteNamespace, getManyDetailed, node, nodeLink, serviceYaml, vipOf, waitVip } from "./lib.ts";
 
 /**
- * MetalLB BGP + BFD (BEHAVIOURS.md BGP, seed 002), live: MetalLB in FRR mode on the kind cluster,
+ * MetalLB BGP + BFD (catalogue/BEHAVIOURS.md BGP: the kind BGP/BFD lab), live: MetalLB in FRR mode on the kind cluster,
  * two FRR peers on a second docker network behind a next-hop router attached to both networks,
- * static routes both ways, one iBGP session (AS 64500 on both sides, as in the seed) per worker and
- * peer with multihop BFD 300 ms / 300 ms / ×3 (the seed's BFDProfile). Every verdict comes from
+ * static routes both ways, one iBGP session (AS 64500 on both sides, as in the lab) per worker and
+ * peer with multihop BFD 300 ms / 300 ms / ×3 (the lab's BFDProfile). Every verdict comes from
  * harness/oracles/bgp.ts on the vtysh JSON of the peers and of the speakers' frr containers; a
  * client behind frr1 reaches the VIP over the BGP route. BGP-04 kills a worker's node container
  * (docker kill: no graceful BGP/BFD shutdown, as a power loss) and measures the BFD detection
@@ -29,10 +29,10 @@ const preflight = inject("suitePreflight");
 const enabled = gateSuite(import.meta.filename, suiteMissing(preflight, { nodes: true }));
 const NS = "nc-bgp";
 const AS = 64500;
-/** the next-hop router's own AS (not in the seed, where it routes statically and the VIP is never reached from behind the peers) */
+/** the next-hop router's own AS (not in the lab, where it routes statically and the VIP is never reached from behind the peers) */
 const ROUTER_AS = 64600;
 const POOL = "nc-bgp";
-/** seed 002's VIP and its /29: documentation addresses (RFC 5737), routed only inside this world */
+/** the BGP/BFD lab's VIP and its /29: documentation addresses (RFC 5737), routed only inside this world */
 const VIP_RANGE = "203.0.113.200/29";
 const BFD = { name: "nc-bfd", ...DEFAULT_BFD };
 /** sampling inside the peer (50 ms sleep + one vtysh call per sample) and scheduling on 2 cores, on top of 3 × 300 ms */
@@ -87,7 +87,7 @@ describe("metallb BGP + BFD", () => {
       w ? [...(w.client ? [{ executor: w.client.exec, role: "client" }] : []), ...[w.router, ...Object.values(w.peers)].map((h) => ({ executor: h.exec, role: "frr" }))] : [],
     );
 
-  /** the route from every node to the peers' network, through the next-hop router (seed 002 "Configuring static routes") */
+  /** the route from every node to the peers' network, through the next-hop router (the BGP/BFD lab "Configuring static routes") */
   async function nodeRoutes(): Promise<void> {
     for (const n of s.cluster.nodes) await node(s, n).run(["ip", "route", "replace", w.subnet, "via", w.routerKind]);
   }

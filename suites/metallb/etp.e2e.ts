@@ -11,7 +11,7 @@ import { clusterSession } from "../../harness/session.ts";
 import { type Env, backendsYaml, check, collector, deleteNamespace, forgetNeighbour, getMany, node, podRows, pods, pools, prepare, resolveOwner, serviceYaml, vipOf, vipOwner, waitReachable, waitVip } from "./lib.ts";
 
 /**
- * externalTrafficPolicy (BEHAVIOURS.md ETP) through MetalLB layer 2 VIPs, live: the source a backend
+ * externalTrafficPolicy (catalogue/BEHAVIOURS.md ETP) through MetalLB layer 2 VIPs, live: the source a backend
  * sees (agnhost /clientip) against the external client container's exact address, where external
  * and in-cluster requests land, kube-proxy's KUBE-EXT rule shape on the announcing node, switching
  * the field both ways, and the health-check node port. Verdicts from harness/oracles/etp.ts.

@@ -16,7 +16,7 @@ import {
 } from "./lib.ts";
 
 /**
- * MetalLB layer 2 (BEHAVIOURS.md MLB), live: MetalLB v0.15.2 native mode from the pinned manifest,
+ * MetalLB layer 2 (catalogue/BEHAVIOURS.md MLB), live: MetalLB v0.15.2 native mode from the pinned manifest,
  * pools from the top of the kind network, an external client container on that network, agnhost
  * backends (one per worker). Every verdict comes from harness/oracles/mlb.ts.
  */

@@ -29,7 +29,7 @@ const mixed = [
 ].join("\n");
 
 describe("parsers/conntrack", () => {
-  it("parses the seed's conntrack -L sctp entry and the summary line", () => {
+  it("parses the lab's conntrack -L sctp entry and the summary line", () => {
     const c = parseConntrack(seedList);
     expect(c.shown).toBe(1);
     expect(c.version).toBe("v1.4.6");
@@ -47,7 +47,7 @@ describe("parsers/conntrack", () => {
     });
   });
 
-  it("parses the seed's conntrack -E event lines with their SCTP states", () => {
+  it("parses the lab's conntrack -E event lines with their SCTP states", () => {
     const c = parseConntrack(seedEvents);
     expect(c.entries.map((e) => [e.event, e.state, e.unreplied])).toEqual([
       ["NEW", "CLOSED", true],

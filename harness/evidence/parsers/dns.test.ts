@@ -9,7 +9,7 @@ const podResolv = loadFixture("SVC-04", "pass", "resolv.conf").text;
 const nodeResolv = loadFixture("SVC-04", "fail", "resolv.conf-node").text;
 
 describe("parsers/dns", () => {
-  it("parses the seed's pod resolv.conf", () => {
+  it("parses the lab's pod resolv.conf", () => {
     expect(parseResolvConf(podResolv)).toEqual({
       nameservers: ["10.43.0.10"],
       search: ["default.svc.cluster.local", "svc.cluster.local", "cluster.local", "multipass"],

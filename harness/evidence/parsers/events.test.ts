@@ -52,7 +52,7 @@ const JSON_LIST = JSON.stringify({
 });
 
 describe("evidence/parsers/events", () => {
-  it("reads the seed's describe Events block", () => {
+  it("reads the lab's describe Events block", () => {
     const ev = parseDescribeEvents(DESCRIBE, { kind: "pod", name: "static-ip-pod2-wrong-ip", namespace: "default" });
     expect(ev.map((e) => `${e.type} ${e.reason} ${e.source}`)).toEqual(["Normal Scheduled default-scheduler", "Normal AddedInterface multus", "Warning FailedCreatePodSandBox kubelet"]);
     expect(ev[2]!.message).toMatch(/ip 10\.10\.10\.10 has no matching Pool$/);

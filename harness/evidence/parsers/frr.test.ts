@@ -14,7 +14,7 @@ const brief = fx("BGP-03", "pass", "frr1-brief.txt");
 const samples = fx("BGP-04", "pass", "frr1.bfd-samples.txt");
 
 describe("parsers/frr (vtysh JSON)", () => {
-  it("parses show bgp summary json: per-peer state, messages and prefixes (seed 002 L440-442)", () => {
+  it("parses show bgp summary json: per-peer state, messages and prefixes (the lab capture)", () => {
     const s = parseBgpSummary(seedSummary);
     const afi = s["ipv4Unicast"]!;
     expect(afi).toMatchObject({ routerId: "10.128.2.1", as: 64500 });
@@ -49,7 +49,7 @@ describe("parsers/frr (vtysh JSON)", () => {
     expect(n["10.253.41.21"]!.messageStats!.totalRecv).toBeGreaterThan(0);
   });
 
-  it("parses show bfd peers json (up with uptime, down with downtime) and the brief table of seed 002 L483-488", () => {
+  it("parses show bfd peers json (up with uptime, down with downtime) and the brief table of the lab capture", () => {
     const p = parseBfdPeers(bfd);
     expect(p.map((x) => [x.peer, x.status, x.multihop, x["receive-interval"], x["detect-multiplier"]])).toEqual([
       ["10.253.41.21", "up", true, 300, 3],

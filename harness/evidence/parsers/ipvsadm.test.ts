@@ -43,7 +43,7 @@ FWM  3                                   0        0        0        0        0
 `;
 
 describe("evidence/parsers/ipvsadm", () => {
-  it("reads the seed's ipvsadm -Ln table", () => {
+  it("reads the lab's ipvsadm -Ln table", () => {
     const t = parseIpvsadm(LIST);
     expect(t.version).toBe("1.2.1");
     expect(t.size).toBe(4096);

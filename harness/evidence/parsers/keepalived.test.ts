@@ -55,7 +55,7 @@ virtual_server fwmark 7 {
 `;
 
 describe("evidence/parsers/keepalived", () => {
-  it("reads the seed's vrrp_instance", () => {
+  it("reads the lab's vrrp_instance", () => {
     const c = parseKeepalived(VRRP);
     expect(c.globalDefs).toEqual({ vrrp_version: ["3"] });
     expect(c.vrrpInstances).toEqual([

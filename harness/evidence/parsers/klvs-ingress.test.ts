@@ -45,7 +45,7 @@ spec:
 `;
 
 describe("evidence/parsers/klvs-ingress", () => {
-  it("reads the seed's LvsIngress and its rules", () => {
+  it("reads the lab's LvsIngress and its rules", () => {
     const [cr] = parseKlvsIngresses(LVS);
     expect(cr!.kind).toBe("LvsIngress");
     expect(ingressRules(cr!)).toEqual([
@@ -54,7 +54,7 @@ describe("evidence/parsers/klvs-ingress", () => {
     ]);
   });
 
-  it("reads the seed's EricIngress and expands its port ranges", () => {
+  it("reads the lab's EricIngress and expands its port ranges", () => {
     const rules = ingressRules(parseKlvsIngresses(ERIC)[0]!);
     expect(rules.map((r) => `${r.protocol} ${r.vip}:${r.vipPort} ${r.scheduler} ${r.forward} → ${r.service}:${r.svcPort}`)).toEqual([
       "TCP 10.232.35.200:58978 sh Masq → mscm:58978",

@@ -8,7 +8,7 @@ const svc = loadFixture("MLB-01", "pass", "svc.txt").text;
 const gated = loadFixture("MLB-05", "pass", "svc.txt").text;
 
 describe("parsers/kubectl-svc", () => {
-  it("parses kubectl get svc -o wide (seed 001 L671-675)", () => {
+  it("parses kubectl get svc -o wide (the lab capture)", () => {
     const s = parseServices(svc);
     expect(s.map((r) => [r.name, r.type, r.externalIPs, r.ports.map((p) => `${p.port}:${p.nodePort ?? ""}/${p.protocol}`), r.selector])).toEqual([
       ["kubernetes", "ClusterIP", [], ["443:/TCP"], "<none>"],

@@ -15,7 +15,7 @@ const arp = [
 ].join("\n");
 
 describe("parsers/metallb-speaker", () => {
-  it("parses serviceAnnounced and createARPResponder lines (seed 001 L3972, L3983-3984)", () => {
+  it("parses serviceAnnounced and createARPResponder lines (the lab capture)", () => {
     const log = parseSpeakerLog(announcing);
     expect(log.map((e) => [e.event, e.level, e.caller])).toEqual([
       ["serviceAnnounced", "info", "main.go:409"],
@@ -27,7 +27,7 @@ describe("parsers/metallb-speaker", () => {
     expect(log[1]!.raw.interface).toBe("ens3");
   });
 
-  it("reads the l2 controller's refusal under 'message' and the bgp one without any text (seed 001 L4044-4045)", () => {
+  it("reads the l2 controller's refusal under 'message' and the bgp one without any text (the lab capture)", () => {
     const log = parseSpeakerLog(refusing);
     expect(log.map((e) => [e.event, e.text, e.protocol, e.service])).toEqual([
       ["skipping should announce bgp", "", "bgp", "default/never-ready-svc"],
@@ -37,7 +37,7 @@ describe("parsers/metallb-speaker", () => {
     expect(l2Refusals(log, "10.123.123.100")).toHaveLength(0);
   });
 
-  it("turns a single ip into ips and keeps the ARP debug keys (seed 001 L4000-4002)", () => {
+  it("turns a single ip into ips and keeps the ARP debug keys (the lab capture)", () => {
     const log = parseSpeakerLog(arp);
     expect(log[1]!.ips).toEqual(["10.123.123.100"]);
     expect(log[1]!.raw).toMatchObject({ responseMAC: "52:54:00:b2:5b:52", senderIP: "10.123.123.4" });

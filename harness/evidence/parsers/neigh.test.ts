@@ -17,7 +17,7 @@ const ipNeighMore = [
 ].join("\n");
 
 describe("parsers/neigh (arp -na, ip neigh, ip -j neigh)", () => {
-  it("parses arp -na (seed 001 L711-713) and the <incomplete> form (L4073)", () => {
+  it("parses arp -na (the lab capture) and the <incomplete> form", () => {
     expect(parseArpNa(arpHijack).map((n) => [n.ip, n.mac, n.dev])).toEqual([
       ["10.123.123.2", "52:54:00:c0:87:a0", "mpqemubr0.100"],
       ["10.123.123.1", "52:54:00:c0:87:a0", "mpqemubr0.100"],

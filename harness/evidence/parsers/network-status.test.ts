@@ -26,7 +26,7 @@ const STATUS = `NETWORK-STATUS
 `;
 
 describe("evidence/parsers/network-status", () => {
-  it("reads the seed's custom-columns output and the bare annotation", () => {
+  it("reads the lab's custom-columns output and the bare annotation", () => {
     const s = parseNetworkStatus(STATUS);
     expect(s).toHaveLength(2);
     expect(s[0]).toEqual({ name: "kindnet", interface: "eth0", ips: ["10.244.0.14"], mac: "be:75:d3:da:da:c6", default: true, dns: {} });
@@ -43,7 +43,7 @@ describe("evidence/parsers/network-status", () => {
     expect(attachment(s, "other")).toBeUndefined();
   });
 
-  it("reads the networks annotation in both forms (seed 003 L121, L211)", () => {
+  it("reads the networks annotation in both forms (the lab capture)", () => {
     expect(parseNetworkSelection("example-macvlannetwork")).toEqual([{ name: "example-macvlannetwork", requestedIps: [] }]);
     expect(parseNetworkSelection("ns1/a@net3, b")).toEqual([{ name: "a", namespace: "ns1", interface: "net3", requestedIps: [] }, { name: "b", requestedIps: [] }]);
     expect(parseNetworkSelection('[{"name": "example-macvlannetwork", "ips": ["192.168.0.5"]}]')[0]!.requestedIps).toEqual(["192.168.0.5"]);

@@ -11,7 +11,7 @@ const ttl = fx("BGP-05", "pass", "frr1-ping-speaker1.txt");
 const probes = fx("MLB-06", "pass", "probes.json");
 
 describe("parsers/ping", () => {
-  it("parses a 100% loss run (seed 001 L4054-4057) and answered runs with TTLs", () => {
+  it("parses a 100% loss run (the lab capture) and answered runs with TTLs", () => {
     expect(parsePing(lost)).toEqual({ target: "10.123.123.99", transmitted: 3, received: 0, lossPercent: 100, ttls: [], unreachable: 0 });
     expect(parsePing(answered)).toMatchObject({ transmitted: 3, received: 3, lossPercent: 0, ttls: [64, 64, 64] });
     expect(parsePing(ttl).ttls).toEqual([63]);

@@ -42,7 +42,7 @@ const toolbox = [
 ].join("\n");
 
 describe("parsers/tcpdump", () => {
-  it("parses ARP requests and replies with link-layer addresses (seed 001 L4012-4013)", () => {
+  it("parses ARP requests and replies with link-layer addresses (the lab capture)", () => {
     const d = parseTcpdump(arpAnswered);
     expect(d.notes).toHaveLength(1);
     const { requests, replies } = arpFor(d, "10.123.123.100");
@@ -50,14 +50,14 @@ describe("parsers/tcpdump", () => {
     expect(replies[0]).toMatchObject({ kind: "arp-reply", arp: { target: "10.123.123.100", mac: "52:54:00:b2:5b:52" }, time: "04:16:58.115241" });
   });
 
-  it("parses unanswered requests and the exit statistics (seed 001 L4063-4067, L820-824 with ^C)", () => {
+  it("parses unanswered requests and the exit statistics (the lab capture with ^C)", () => {
     const d = parseTcpdump(arpGated);
     expect(arpFor(d, "10.123.123.99")).toMatchObject({ requests: { length: 3 }, replies: { length: 0 } });
     expect(arpFor(d, "10.123.123.100").requests).toHaveLength(1);
     expect(parseTcpdump(none)).toEqual({ packets: [], notes: [expect.stringMatching(/^tcpdump: listening on ens3/)], stats: { captured: 0, received: 0, dropped: 0 } });
   });
 
-  it("parses TCP lines: addresses, ports, flags (seed 001 L1067-1068)", () => {
+  it("parses TCP lines: addresses, ports, flags (the lab capture)", () => {
     const d = parseTcpdump(cluster);
     expect(d.packets.map((p) => [p.ip!.src, p.ip!.sport, p.ip!.dst, p.ip!.dport, p.ip!.tcpFlags])).toEqual([
       ["10.42.1.1", 27659, "10.42.1.21", 8080, "S"],
@@ -65,7 +65,7 @@ describe("parsers/tcpdump", () => {
     ]);
   });
 
-  it("parses a -v IP header with its continuation line (seed 001 L727-728), plain ARP, -i any and UDP", () => {
+  it("parses a -v IP header with its continuation line (the lab capture), plain ARP, -i any and UDP", () => {
     expect(parseTcpdump(icmpV).packets[0]).toMatchObject({ srcMac: "52:54:00:e4:50:da", ip: { src: "10.123.123.254", dst: "10.123.123.1", proto: "icmp", ttl: 64 } });
     const d = parseTcpdump(plain);
     expect(d.packets.map((p) => p.kind)).toEqual(["arp-request", "arp-reply", "ip", "ip"]);
