@@ -34,7 +34,7 @@ describe("evidence/fixtures", () => {
         expect(names.length, `${id}/${kind}`).toBeGreaterThan(0);
         for (const n of names) {
           const f = loadFixture(id, kind, n);
-          expect(f.source, join(id, kind, n)).toMatch(/^(source: seeds\/\d{3}_[0-9a-f]+\.txt L\d|derived from (pass|fail)\/|synthetic)/);
+          expect(f.source, join(id, kind, n)).toMatch(/^(source: seeds\/\d{3}_[0-9a-f]+\.txt L\d|source: recorded live by suites\/[a-z-]+\/[a-z0-9-]+\.e2e\.ts|derived from (pass|fail)\/|synthetic)/);
           expect(f.text.length, join(id, kind, n)).toBeGreaterThan(0);
         }
       }
