@@ -574,11 +574,13 @@ export function svc01Clients(clients: Svc01Client[]): Verdict {
       continue;
     }
     const vs = c.replies.map((r) => svc01({ clientPodIP: c.clientPodIP, clientIpReply: r }));
-    const bad = vs.filter((v) => !v.ok);
+    // the same finding on several connections is one reason with its count (source ports differ)
+    const counts = new Map<string, number>();
+    for (const v of vs) if (!v.ok) for (const r of v.reasons) counts.set(r.replace(/:\d+,/, ":<port>,"), (counts.get(r.replace(/:\d+,/, ":<port>,")) ?? 0) + 1);
     parts.push({
       label: c.name,
-      v: bad.length
-        ? verdict(id, [...new Set(bad.flatMap((v) => v.reasons.map((r) => r.replace(/:\d+,/, ":<port>,"))))].map((r) => `${bad.length} of ${vs.length} connection(s): ${r}`))
+      v: counts.size
+        ? verdict(id, [...counts].map(([r, k]) => `${k} of ${vs.length} connection(s): ${r}`))
         : verdict(id, [], [`all ${vs.length} connection(s) reached a backend that saw the client pod IP ${c.clientPodIP}: DNAT only, no SNAT`]),
     });
   }

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { behaviour } from "../report/allure.ts";
+import { combine, svc01Clients, svc03Reach } from "./svc.ts";
+import { formatVerdict, verdict } from "./verdict.ts";
+
+// the helpers the live services suite judges with: several client pods (SVC-01), reachability of a
+// NodePort through every node (SVC-03), several partial verdicts as one
+
+describe("SVC-01 over several client pods", () => {
+  const ok = { name: "client-a on worker", clientPodIP: "10.244.1.5", replies: ["10.244.1.5:40000", "10.244.1.5:40002"] };
+
+  it("SVC-01 passes when every connection of every client shows the client's own pod IP", async () => {
+    await behaviour("SVC-01", "R");
+    const v = svc01Clients([ok, { name: "client-b on control-plane", clientPodIP: "10.244.0.7", replies: ["10.244.0.7:51000"] }]);
+    expect(v.ok, formatVerdict(v)).toBe(true);
+    expect(v.reasons).toEqual([
+      "client-a on worker: all 2 connection(s) reached a backend that saw the client pod IP 10.244.1.5: DNAT only, no SNAT",
+      "client-b on control-plane: all 1 connection(s) reached a backend that saw the client pod IP 10.244.0.7: DNAT only, no SNAT",
+    ]);
+  });
+
+  it("SVC-01 fails and names the client whose connections were source-NATed, and a failed connection", async () => {
+    await behaviour("SVC-01", "R");
+    const v = svc01Clients([ok, { name: "client-b", clientPodIP: "10.244.2.3", replies: ["10.244.2.3:1", "172.18.0.3:2", "172.18.0.3:3", ""] }]);
+    expect(v.ok).toBe(false);
+    expect(v.reasons.join("\n")).toMatch(/^client-b: 2 of 4 connection\(s\): backend saw source 172\.18\.0\.3:<port>, not the client pod IP 10\.244\.2\.3: the connection was source-NATed/m);
+    expect(v.reasons.join("\n")).toMatch(/client-b: 1 of 4 connection\(s\): backend reply "" is not "ip:port"/);
+    expect(v.reasons.join("\n")).not.toMatch(/client-a/);
+    expect(svc01Clients([]).reasons).toEqual(["no client pod"]);
+  });
+});
+
+describe("SVC-03 NodePort reachable through every node", () => {
+  const backends = ["web-1", "web-2"];
+
+  it("SVC-03 passes when every node's address is answered by backends only", async () => {
+    await behaviour("SVC-03", "R");
+    const v = svc03Reach({ nodePort: 30080, backends, answers: { cp: ["web-1", "web-2"], w1: ["web-2", "web-2"] } });
+    expect(v.ok, formatVerdict(v)).toBe(true);
+    expect(v.reasons).toEqual(["cp:30080 answered 2/2 by backends web-1, web-2", "w1:30080 answered 2/2 by backends web-2"]);
+  });
+
+  it("SVC-03 fails and names the node that did not answer, and a stranger answering", async () => {
+    await behaviour("SVC-03", "R");
+    const v = svc03Reach({ nodePort: 30080, backends, answers: { cp: ["web-1", ""], w1: ["other"], w2: [] } });
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual([
+      "cp: 1 of 2 request(s) to port 30080 got no answer",
+      "w1: answered by other, not a backend of the service (web-1, web-2)",
+      "w2: no request made to its NodePort 30080",
+    ]);
+  });
+});
+
+describe("combine", () => {
+  it("is red when one part is red, keeps every reason prefixed, and merges measurements", () => {
+    const a = verdict("SVC-02", [], ["fine"], { endpoints: 3 });
+    const b = verdict("SVC-02", ["broken"]);
+    expect(combine("SVC-02", [{ label: "n1", v: a }])).toEqual({ id: "SVC-02", ok: true, reasons: ["n1: fine"], measurements: { "n1:endpoints": 3 } });
+    expect(combine("SVC-02", [{ label: "n1", v: a }, { label: "n2", v: b }])).toMatchObject({ ok: false, reasons: ["n2: broken"] });
+  });
+});
