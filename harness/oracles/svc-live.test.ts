@@ -53,7 +53,8 @@ describe("SVC-03 NodePort reachable through every node", () => {
 });
 
 describe("combine", () => {
-  it("is red when one part is red, keeps every reason prefixed, and merges measurements", () => {
+  it("SVC-02 combine: red when one part is red, every reason kept with its label, measurements merged", async () => {
+    await behaviour("SVC-02", "R");
     const a = verdict("SVC-02", [], ["fine"], { endpoints: 3 });
     const b = verdict("SVC-02", ["broken"]);
     expect(combine("SVC-02", [{ label: "n1", v: a }])).toEqual({ id: "SVC-02", ok: true, reasons: ["n1: fine"], measurements: { "n1:endpoints": 3 } });

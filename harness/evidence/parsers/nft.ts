@@ -121,6 +121,8 @@ const FIELDS = new Set([
   "saddr", "daddr", "sport", "dport", "protocol", "nexthdr", "length", "ttl", "hoplimit", "dscp", "ecn", "id", "frag-off", "version", "hdrlength", "checksum",
   "flags", "sequence", "ackseq", "window", "urgptr", "doff", "type", "code", "vtag", "flowlabel", "priority", "spi", "vid", "pcp", "cfi", "htype", "ptype", "hlen", "plen", "operation", "l4proto",
 ]);
+/** what a bare `reject` means (nft prints it bare, nft -j spells it out): normalised to no "with" */
+const DEFAULT_REJECT = new Set(["icmp port-unreachable", "icmpv6 port-unreachable", "icmpx port-unreachable"]);
 const BINOPS = new Set(["&", "|", "^", "<<", ">>"]);
 const OPS = new Set(["==", "!=", "<", ">", "<=", ">=", "eq", "ne", "lt", "gt", "le", "ge"]);
 const OP_NAMES: Record<string, "==" | "!=" | "<" | ">" | "<=" | ">="> = { "==": "==", eq: "==", "!=": "!=", ne: "!=", "<": "<", lt: "<", ">": ">", gt: ">", "<=": "<=", le: "<=", ">=": ">=", ge: ">=" };
@@ -568,7 +570,7 @@ function ruleFromTokens(c: Cursor, chain: string, toks: Tok[]): NftRule {
         const parts = [x.word("reject with")];
         if (parts[0] !== "tcp" && x.isWord("type")) x.i++;
         parts.push(x.word("reject with"));
-        s.with = parts.join(" ");
+        if (!DEFAULT_REJECT.has(parts.join(" "))) s.with = parts.join(" ");
       }
       rule.stmts.push(s);
       continue;
@@ -1069,7 +1071,7 @@ function jstmt(x: J, rule: NftRule): NftStmt | undefined {
       const expr = o["expr"] !== undefined ? jexpr(o["expr"], what) : undefined;
       const s: NftStmt = { kind: "reject" };
       const w = [type === "tcp reset" ? "tcp reset" : type, type === "tcp reset" ? undefined : expr].filter(Boolean).join(" ");
-      if (w) s.with = w;
+      if (w && !DEFAULT_REJECT.has(w)) s.with = w;
       return s;
     }
     case "notrack":
