@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { loadFixture } from "../evidence/fixtures.ts";
+import { parseIptablesSave } from "../evidence/parsers/iptables-save.ts";
 import { behaviour } from "../report/allure.ts";
-import { combine, svc01Clients, svc03Reach } from "./svc.ts";
+import { combine, svc01Clients, svc03, svc03Reach } from "./svc.ts";
 import { formatVerdict, verdict } from "./verdict.ts";
 
 // the helpers the live services suite judges with: several client pods (SVC-01), reachability of a
@@ -59,5 +61,19 @@ describe("combine", () => {
     const b = verdict("SVC-02", ["broken"]);
     expect(combine("SVC-02", [{ label: "n1", v: a }])).toEqual({ id: "SVC-02", ok: true, reasons: ["n1: fine"], measurements: { "n1:endpoints": 3 } });
     expect(combine("SVC-02", [{ label: "n1", v: a }, { label: "n2", v: b }])).toMatchObject({ ok: false, reasons: ["n2: broken"] });
+  });
+});
+
+describe("SVC-03 localhost NodePorts (iptables)", () => {
+  it("SVC-03 accepts kube-proxy's extra -d 127.0.0.0/8 nfacct rule for the same NodePort, and still fails without the node-wide rule", async () => {
+    await behaviour("SVC-03", "R");
+    const text = loadFixture("SVC-03", "pass", "vm1.iptables-save").text;
+    const rule = text.split("\n").find((l) => /^-A KUBE-NODEPORTS .*--dport 30000 .*-j KUBE-EXT-/.test(l))!;
+    const localhost = rule.replace("-A KUBE-NODEPORTS ", "-A KUBE-NODEPORTS -d 127.0.0.0/8 ").replace(" -j KUBE-EXT-", " -m nfacct --nfacct-name  localhost_nps_accepted_pkts -j KUBE-EXT-");
+    const base = { nodePort: 30000, clusterIP: "10.43.143.108", port: 80 } as const;
+    const v = svc03({ ...base, nodes: { vm1: parseIptablesSave(text.replace(rule, `${localhost}\n${rule}`)) } });
+    expect(v.ok, formatVerdict(v)).toBe(true);
+    const only = svc03({ ...base, nodes: { vm1: parseIptablesSave(text.replace(rule, localhost)) } });
+    expect(only.reasons).toEqual(["vm1: no KUBE-NODEPORTS rule -p tcp --dport 30000 jumping to a KUBE-EXT-* chain"]);
   });
 });

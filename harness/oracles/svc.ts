@@ -191,6 +191,8 @@ interface NodeShape {
 const isPlainJump = (r: IptRule, to: string): boolean =>
   r.target?.name === to && !r.source && !r.destination && !r.protocol && r.matches.every((m) => m.module === "comment");
 
+const isLocalhostNodePort = (r: IptRule): boolean => r.destination?.value === "127.0.0.0/8" && !r.destination.negated;
+
 function nodePortShape(node: string, save: IptablesSave, input: Svc03Input, failures: string[]): NodeShape | undefined {
   const proto = input.proto ?? "tcp";
   const nat = save.tables["nat"];
@@ -198,7 +200,10 @@ function nodePortShape(node: string, save: IptablesSave, input: Svc03Input, fail
     failures.push(`${node}: no nat table`);
     return undefined;
   }
-  const np = (nat.chains["KUBE-NODEPORTS"]?.rules ?? []).filter((r) => r.protocol?.value === proto && dport(r) === input.nodePort && r.target?.name.startsWith("KUBE-EXT-"));
+  // kube-proxy adds a second rule `-d 127.0.0.0/8 … -m nfacct --nfacct-name localhost_nps_accepted_pkts`
+  // on nodes with net.ipv4.conf.all.route_localnet=1 (NodePorts on localhost; measured live on a
+  // kind control plane): the same jump for a narrower destination, not a second NodePort rule
+  const np = (nat.chains["KUBE-NODEPORTS"]?.rules ?? []).filter((r) => r.protocol?.value === proto && dport(r) === input.nodePort && r.target?.name.startsWith("KUBE-EXT-") && !isLocalhostNodePort(r));
   if (np.length === 0) {
     failures.push(`${node}: no KUBE-NODEPORTS rule -p ${proto} --dport ${input.nodePort} jumping to a KUBE-EXT-* chain`);
     return undefined;
