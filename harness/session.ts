@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { type Cluster, ensureCluster, resolveTopology } from "./cluster/cluster.ts";
 import { loadConfig } from "./config.ts";
+import { type ProxyMode, clusterProxyMode, proxyModeMismatch } from "./cluster/proxy-mode.ts";
 import { loadCatalogue } from "./images/catalogue.ts";
 import { ensureImage } from "./images/forge-lib.ts";
 import { loadIntoNodes } from "./images/load.ts";
@@ -26,6 +27,8 @@ export interface Session {
   cluster: Cluster;
   kube: KubeClient;
   world: World;
+  /** the kube-proxy mode the cluster runs (checked against the run's; a reused cluster in another mode is refused) */
+  kubeProxyMode: ProxyMode;
   /** the upstream reference of a catalogue image, as pods name it */
   image(name: string): string;
 }
@@ -58,8 +61,9 @@ export function clusterSession(o: { preflight: SuitePreflight; enabled: boolean;
       // images with no upstream twin (named under the local registry) come from the forge whatever the source
       for (const n of o.images) if (config.imageSource === "forge" || isLocalRef(s.image(n))) await pushImage(await ensureImage(n), s.image(n), s.mirrors);
     }
+    const topology = resolveTopology(o.topology ?? config.topology);
     s.cluster = await ensureCluster(run, {
-      topology: resolveTopology(o.topology ?? config.topology),
+      topology,
       nodeImage: o.preflight.nodeImage!,
       kubeadmApi: o.preflight.kubeadmApi,
       ...(s.mirrors ? { mirrors: s.mirrors } : {}),
@@ -71,6 +75,14 @@ export function clusterSession(o: { preflight: SuitePreflight; enabled: boolean;
       for (const n of o.images) await loadIntoNodes(await ensureImage(n), s.image(n), s.cluster.nodes);
     s.kube = kubeClient(s.cluster.kubeconfig);
     await waitForNodesReady(s.kube, { config, ...(s.cluster.nodes.length ? { count: s.cluster.nodes.length } : {}) });
+    // a kind cluster this harness manages must run the mode the run asks for (a reused one may not)
+    const wanted = topology.kubeProxyMode ?? config.kubeProxyMode;
+    s.kubeProxyMode = await clusterProxyMode(s.kube);
+    if (!config.kubeconfig) {
+      const from = topology.kubeProxyMode ? `topology ${topology.name}` : "NETCONFORM_KUBE_PROXY_MODE / kubeProxyMode";
+      const bad = proxyModeMismatch(s.cluster.name, s.kubeProxyMode, wanted, from);
+      if (bad) throw new Error(bad);
+    }
     if (s.mirrors) await apply(s.kube, localRegistryHostingConfigMap(s.mirrors));
     const env = await clusterEnvironment(s.kube).catch((e: Error) => ({ "kubernetes.version": `unknown (${e.message})`, "kube-proxy.mode": "unknown" }));
     recordEnvironment({

@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 import { isIpAddress, splitHostPort } from "../evidence/parsers/common.ts";
-import { comment, moduleOptions, serviceRules, targetOption, type IptRule, type IptTable } from "../evidence/parsers/iptables-save.ts";
+import { comment, dport, moduleOptions, serviceRules, targetOption, type IptRule, type IptTable } from "../evidence/parsers/iptables-save.ts";
+import { mapLookup, ruleMatches, ruleVerdict, type NftRule, type NftTable } from "../evidence/parsers/nft.ts";
 import type { PodRow } from "../evidence/parsers/kubectl-get.ts";
 import type { Tcpdump } from "../evidence/parsers/tcpdump.ts";
 import { verdict, type Verdict } from "./verdict.ts";
@@ -390,4 +391,101 @@ export function etp07(input: Etp07Input): Verdict {
   }
   for (const n of Object.keys(input.endpointsByNode)) if (!(n in input.answers)) failures.push(`no health-check answer collected from ${n}, which has ${input.endpointsByNode[n]} endpoint(s)`);
   return verdict(id, failures, passes, { nodes: Object.keys(input.answers).length });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ETP-05 on NodePort services, and in kube-proxy's nftables mode (`nft list table ip kube-proxy`,
+// parsed by harness/evidence/parsers/nft.ts). nftables shape of an external chain:
+//   Cluster: external-X { jump mark-for-masquerade ; goto service-X }
+//   Local:   external-X { ip saddr <pod CIDR> goto service-X ; fib saddr type local jump mark-for-masquerade ;
+//                         fib saddr type local goto service-X ; goto local-X }
+//            local-X { numgen random mod n vmap { … } } over this node's endpoints only.
+
+/** The KUBE-EXT chain KUBE-NODEPORTS sends a node port to (iptables mode). */
+export function extChainForNodePort(nat: IptTable, nodePort: number, proto = "tcp"): string | undefined {
+  return (nat.chains["KUBE-NODEPORTS"]?.rules ?? []).find((r) => r.protocol?.value === proto && !r.protocol.negated && dport(r) === nodePort && r.target?.name.startsWith("KUBE-EXT-"))?.target?.name;
+}
+
+/** The external-* chain the service-ips map sends address . proto . port to (nftables mode). */
+export function nftExtChainFor(table: NftTable, address: string, port: number, proto = "tcp"): string | undefined {
+  return mapLookup(table, "service-ips", [address, proto, String(port)]).map((e) => e.verdict?.target).find((t) => t?.startsWith("external-"));
+}
+
+/** The external-* chain the service-nodeports map sends proto . nodePort to (nftables mode). */
+export function nftExtChainForNodePort(table: NftTable, nodePort: number, proto = "tcp"): string | undefined {
+  return mapLookup(table, "service-nodeports", [proto, String(nodePort)]).map((e) => e.verdict?.target).find((t) => t?.startsWith("external-"));
+}
+
+export interface Etp05NftInput {
+  table: NftTable;
+  policy: "Cluster" | "Local";
+  /** the service's external-* chain */
+  extChain: string;
+  podCidr?: string;
+  localEndpoints?: string[];
+}
+
+/** "podIP:port" behind a service-/local- chain's numgen dispatch */
+function nftChainEndpoints(t: NftTable, chain: string): string[] {
+  const out: string[] = [];
+  for (const r of t.chains[chain]?.rules ?? []) {
+    for (const s of r.stmts) {
+      if (s.kind !== "vmap" || !/^numgen /.test(s.key)) continue;
+      for (const e of s.elements ?? []) {
+        const ep = e.verdict?.target ? t.chains[e.verdict.target] : undefined;
+        const dnat = ep?.rules.flatMap((x) => x.stmts).find((x) => x.kind === "nat" && x.type === "dnat");
+        if (dnat && dnat.kind === "nat" && dnat.to) out.push(dnat.to);
+      }
+    }
+  }
+  return out.sort();
+}
+
+const nftOnly = (r: NftRule | undefined, verdictName: string, target: string, matches: Array<[string, string, string]>): boolean => {
+  if (!r) return false;
+  const v = ruleVerdict(r);
+  if (v?.verdict !== verdictName || v.target !== target) return false;
+  const ms = ruleMatches(r);
+  if (r.stmts.some((s) => s.kind !== "match" && s.kind !== "verdict" && s.kind !== "counter")) return false;
+  return ms.length === matches.length && matches.every(([l, op, right]) => ms.some((m) => m.left === l && m.op === op && m.right === right));
+};
+
+export function etp05Nft(input: Etp05NftInput): Verdict {
+  const id = "ETP-05";
+  const failures: string[] = [];
+  const passes: string[] = [];
+  const t = input.table;
+  const ext = t.chains[input.extChain];
+  if (!ext) return verdict(id, [`chain ${input.extChain} is not in table ${t.family} ${t.name}`]);
+  const base = input.extChain.replace(/^external-/, "");
+  const svc = `service-${base}`, loc = `local-${base}`;
+  const rules = ext.rules;
+  const show = (r: NftRule | undefined) => (r ? `"${r.text}"` : "missing");
+  if (input.policy === "Cluster") {
+    if (rules.length !== 2) failures.push(`${input.extChain} has ${rules.length} rules, expected 2 (jump mark-for-masquerade, then goto ${svc})`);
+    const [m, g] = rules;
+    if (!nftOnly(m, "jump", "mark-for-masquerade", [])) failures.push(`${input.extChain} rule 1 must mark every packet for masquerade ("jump mark-for-masquerade"): ${show(m)}`);
+    if (!nftOnly(g, "goto", svc, [])) failures.push(`${input.extChain} rule 2 must "goto ${svc}" for every packet: ${show(g)}`);
+    if (rules.some((r) => ruleVerdict(r)?.target === loc)) failures.push(`${input.extChain} goes to ${loc}: that is the Local shape`);
+    if (!failures.length) passes.push(`Cluster: ${input.extChain} = jump mark-for-masquerade, then goto ${svc}`);
+    return verdict(id, failures, passes, { rules: rules.length });
+  }
+  if (!input.podCidr) failures.push("Local shape needs the cluster pod CIDR");
+  const [pod, masq, route, last] = rules;
+  if (rules.length !== 4) failures.push(`${input.extChain} has ${rules.length} rules, expected 4 (pod CIDR → ${svc}, local-source masquerade, local source → ${svc}, → ${loc})`);
+  if (!nftOnly(pod, "goto", svc, [["ip saddr", "==", input.podCidr ?? "?"]])) failures.push(`${input.extChain} rule 1 must send pod traffic ("ip saddr ${input.podCidr} goto ${svc}"): ${show(pod)}`);
+  if (!nftOnly(masq, "jump", "mark-for-masquerade", [["fib saddr type", "==", "local"]])) failures.push(`${input.extChain} rule 2 must mark local-source traffic for masquerade ("fib saddr type local jump mark-for-masquerade"): ${show(masq)}`);
+  if (!nftOnly(route, "goto", svc, [["fib saddr type", "==", "local"]])) failures.push(`${input.extChain} rule 3 must send local-source traffic to ${svc} ("fib saddr type local goto ${svc}"): ${show(route)}`);
+  if (!nftOnly(last, "goto", loc, [])) failures.push(`${input.extChain} rule 4 must send everything else to ${loc}: ${show(last)}`);
+  for (const r of rules) if (nftOnly(r, "jump", "mark-for-masquerade", [])) failures.push(`${input.extChain} masquerades all traffic ("${r.text}"): external sources would be SNATed under Local`);
+  if (!t.chains[loc]) failures.push(`${loc} is not in table ${t.name}`);
+  else {
+    const eps = nftChainEndpoints(t, loc);
+    const want = [...(input.localEndpoints ?? [])].sort();
+    if (eps.length === 0) failures.push(`${loc} lists no endpoint`);
+    for (const e of eps) if (!want.includes(e)) failures.push(`${loc} lists ${e}, which is not an endpoint on this node (local: ${list(want)})`);
+    for (const e of want) if (!eps.includes(e)) failures.push(`${loc} misses the local endpoint ${e}`);
+    if (!failures.length) passes.push(`Local: ${input.extChain} = ip saddr ${input.podCidr} → ${svc}, local source → mark-for-masquerade, local source → ${svc}, rest → ${loc} (${list(eps)})`);
+  }
+  return verdict(id, failures, passes, { rules: rules.length });
 }

@@ -6,6 +6,7 @@ import { ParseError } from "../evidence/parse-error.ts";
 import { parseResolvConf } from "../evidence/parsers/dns.ts";
 import { comment, dport, moduleOptions, probability, serviceRules, targetOption, type IptablesSave, type IptRule, type IptTable } from "../evidence/parsers/iptables-save.ts";
 import { isIpAddress, splitHostPort } from "../evidence/parsers/common.ts";
+import { mapLookup, ruleMatches, ruleVerdict, vmapUsers, type NftRule, type NftStmt, type NftTable } from "../evidence/parsers/nft.ts";
 import { verdict, type Verdict } from "./verdict.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -232,6 +233,8 @@ interface NodeShape {
 const isPlainJump = (r: IptRule, to: string): boolean =>
   r.target?.name === to && !r.source && !r.destination && !r.protocol && r.matches.every((m) => m.module === "comment");
 
+const isLocalhostNodePort = (r: IptRule): boolean => r.destination?.value === "127.0.0.0/8" && !r.destination.negated;
+
 function nodePortShape(node: string, save: IptablesSave, input: Svc03Input, failures: string[]): NodeShape | undefined {
   const proto = input.proto ?? "tcp";
   const nat = save.tables["nat"];
@@ -239,7 +242,10 @@ function nodePortShape(node: string, save: IptablesSave, input: Svc03Input, fail
     failures.push(`${node}: no nat table`);
     return undefined;
   }
-  const np = (nat.chains["KUBE-NODEPORTS"]?.rules ?? []).filter((r) => r.protocol?.value === proto && dport(r) === input.nodePort && r.target?.name.startsWith("KUBE-EXT-"));
+  // kube-proxy adds a second rule `-d 127.0.0.0/8 … -m nfacct --nfacct-name localhost_nps_accepted_pkts`
+  // on nodes with net.ipv4.conf.all.route_localnet=1 (NodePorts on localhost; measured live on a
+  // kind control plane): the same jump for a narrower destination, not a second NodePort rule
+  const np = (nat.chains["KUBE-NODEPORTS"]?.rules ?? []).filter((r) => r.protocol?.value === proto && dport(r) === input.nodePort && r.target?.name.startsWith("KUBE-EXT-") && !isLocalhostNodePort(r));
   if (np.length === 0) {
     failures.push(`${node}: no KUBE-NODEPORTS rule -p ${proto} --dport ${input.nodePort} jumping to a KUBE-EXT-* chain`);
     return undefined;
@@ -359,4 +365,298 @@ export function svc04(input: Svc04Input): Verdict {
     `ndots:5`,
     `${input.name} → ${input.serviceClusterIP}`,
   ]);
+}
+
+// =============================================================================================
+// kube-proxy nftables mode (`nft list table ip kube-proxy`, text or -j JSON, parsed by
+// harness/evidence/parsers/nft.ts). The same behaviours, kube-proxy's nftables shape:
+//   map service-ips { clusterIP . proto . port : goto service-<hash>-<ns>/<name>/<proto>/<port> }
+//   chain service-… { [ip daddr … ip saddr != <pod cidr> jump mark-for-masquerade]
+//                     numgen random mod n vmap { 0 : goto endpoint-…, …, n-1 : goto endpoint-… } }
+//   chain endpoint-… { ip saddr <pod IP> jump mark-for-masquerade ; meta l4proto <proto> dnat to <pod IP:port> }
+//   map service-nodeports { proto . nodePort : goto external-… }
+//   chain external-… { jump mark-for-masquerade ; goto service-… }
+// `numgen random mod n` picks each index with probability exactly 1/n, so the iptables chain's
+// 1/n, 1/(n−1), …, unconditional becomes: the indices 0..n−1, each once, each to its own endpoint.
+
+type NftVerdictStmt = Extract<NftStmt, { kind: "verdict" }>;
+
+const isMasqJump = (r: NftRule): boolean => ruleVerdict(r)?.verdict === "jump" && ruleVerdict(r)?.target === "mark-for-masquerade";
+/** a rule that is only a verdict (comments and counters allowed) */
+const isPlainVerdict = (r: NftRule, verdict: NftVerdictStmt["verdict"], target?: string): boolean =>
+  r.stmts.every((s) => s.kind === "counter" || s.kind === "verdict") && r.stmts.filter((s) => s.kind === "verdict").length === 1 && ruleVerdict(r)?.verdict === verdict && (target === undefined || ruleVerdict(r)?.target === target);
+
+/** The chain a verdict map sends key to (goto/jump), or a failure. */
+function nftMapTarget(t: NftTable, map: string, key: string[], what: string, failures: string[]): string | undefined {
+  if (!t.sets[map]) {
+    failures.push(`table ${t.family} ${t.name} has no map ${map}`);
+    return undefined;
+  }
+  if (vmapUsers(t, map).length === 0) failures.push(`no rule of table ${t.name} looks up @${map} (vmap): its elements are never consulted`);
+  const els = mapLookup(t, map, key);
+  if (els.length === 0) {
+    failures.push(`map ${map} has no element ${key.join(" . ")} (${what})`);
+    return undefined;
+  }
+  if (els.length > 1) failures.push(`map ${map} has ${els.length} elements ${key.join(" . ")}; expected one`);
+  const v = els[0]!.verdict;
+  if (!v?.target || (v.verdict !== "goto" && v.verdict !== "jump")) {
+    failures.push(`map ${map} element ${key.join(" . ")} is not a goto/jump to a chain`);
+    return undefined;
+  }
+  return v.target;
+}
+
+interface NftDispatch {
+  /** endpoint chain per numgen index */
+  chains: string[];
+  /** DNAT destinations ("podIP:port"), in index order */
+  dests: string[];
+}
+
+/**
+ * Check a service (or local-policy) chain's endpoint dispatch: `numgen random mod n vmap {…}` with
+ * indices 0..n−1 once each, each to its own endpoint chain, which masquerades its own pod IP and
+ * DNATs to it. Rules that only jump to mark-for-masquerade are allowed before the dispatch.
+ */
+export function nftDispatch(t: NftTable, chainName: string, proto: string, failures: string[]): NftDispatch | undefined {
+  const chain = t.chains[chainName];
+  if (!chain) {
+    failures.push(`chain ${chainName} is jumped to but not in table ${t.name}`);
+    return undefined;
+  }
+  const dispatch = chain.rules.filter((r) => r.stmts.some((s) => s.kind === "vmap" && /^numgen random mod \d+$/.test(s.key)));
+  for (const r of chain.rules) if (!isMasqJump(r) && !dispatch.includes(r)) failures.push(`${chainName}: unexpected rule "${r.text}", expected only mark-for-masquerade jumps and the numgen dispatch`);
+  if (dispatch.length !== 1) {
+    failures.push(dispatch.length === 0 ? `${chainName} has no "numgen random mod n vmap { … }" rule: no endpoints programmed` : `${chainName} has ${dispatch.length} numgen dispatch rules; expected one`);
+    return undefined;
+  }
+  const rule = dispatch[0]!;
+  if (chain.rules.indexOf(rule) !== chain.rules.length - 1) failures.push(`${chainName}: the numgen dispatch is not the last rule`);
+  const vm = rule.stmts.find((s) => s.kind === "vmap")! as Extract<NftStmt, { kind: "vmap" }>;
+  if (rule.stmts.some((s) => s.kind === "match")) failures.push(`${chainName}: the numgen dispatch is conditional: "${rule.text}"`);
+  const n = Number(/mod (\d+)$/.exec(vm.key)![1]);
+  const els = vm.elements ?? [];
+  const byIndex = new Map<number, string>();
+  for (const e of els) {
+    const idx = e.key.length === 1 && /^\d+$/.test(e.key[0]!) ? Number(e.key[0]) : NaN;
+    if (!(idx >= 0 && idx < n)) failures.push(`${chainName}: numgen mod ${n} element ${e.key.join(" . ")} is not an index 0..${n - 1}`);
+    else if (byIndex.has(idx)) failures.push(`${chainName}: index ${idx} appears twice`);
+    else if (e.verdict?.verdict !== "goto" || !e.verdict.target) failures.push(`${chainName}: index ${idx} does not goto an endpoint chain`);
+    else byIndex.set(idx, e.verdict.target);
+  }
+  for (let i = 0; i < n; i++) if (!byIndex.has(i)) failures.push(`${chainName}: numgen random mod ${n} has no element for index ${i}: that share of connections matches nothing`);
+  const chains = [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);
+  const dup = chains.filter((c, i) => chains.indexOf(c) !== i);
+  for (const c of new Set(dup)) failures.push(`${chainName}: endpoint chain ${c} is chosen by ${chains.filter((x) => x === c).length} of ${n} indices (probability ${chains.filter((x) => x === c).length}/${n}, expected 1/${n})`);
+  const dests: string[] = [];
+  for (const c of chains) {
+    const ep = t.chains[c];
+    if (!ep) {
+      failures.push(`${c} (from ${chainName}) is not in table ${t.name}`);
+      continue;
+    }
+    const dnatIdx = ep.rules.findIndex((r) => r.stmts.some((s) => s.kind === "nat" && s.type === "dnat"));
+    if (dnatIdx < 0) {
+      failures.push(`${c}: no dnat rule`);
+      continue;
+    }
+    const dnatRule = ep.rules[dnatIdx]!;
+    const dnat = dnatRule.stmts.find((s) => s.kind === "nat")! as Extract<NftStmt, { kind: "nat" }>;
+    const to = dnat.to ?? "";
+    const podIP = to.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+    dests.push(to);
+    const l4 = ruleMatches(dnatRule).find((m) => m.left === "meta l4proto");
+    if (l4?.right !== proto || l4.op !== "==") failures.push(`${c}: dnat rule matches ${l4 ? `meta l4proto ${l4.op} ${l4.right}` : "any protocol"}, expected meta l4proto ${proto}`);
+    const masqIdx = ep.rules.findIndex(isMasqJump);
+    if (masqIdx < 0) failures.push(`${c}: no "ip saddr ${podIP} jump mark-for-masquerade" rule (hairpin masquerade)`);
+    else {
+      if (masqIdx > dnatIdx) failures.push(`${c}: mark-for-masquerade comes after dnat`);
+      const src = ruleMatches(ep.rules[masqIdx]!).find((m) => m.left === "ip saddr" || m.left === "ip6 saddr");
+      if (!src || src.op !== "==" || src.right.replace(/\/(32|128)$/, "") !== podIP) failures.push(`${c}: mark-for-masquerade matches source ${src ? `${src.op === "==" ? "" : `${src.op} `}${src.right}` : "any"}, expected its own pod ${podIP}`);
+    }
+  }
+  return { chains, dests };
+}
+
+export interface Svc02NftInput {
+  /** the parsed `table ip kube-proxy` */
+  table: NftTable;
+  clusterIP: string;
+  port: number;
+  proto?: "tcp" | "udp" | "sctp";
+  endpoints?: string[];
+}
+
+export function svc02Nft(input: Svc02NftInput): Verdict {
+  const id = "SVC-02";
+  const proto = input.proto ?? "tcp";
+  const failures: string[] = [];
+  const t = input.table;
+  const svc = nftMapTarget(t, "service-ips", [input.clusterIP, proto, String(input.port)], "ClusterIP", failures);
+  if (!svc) return verdict(id, failures);
+  if (!svc.startsWith("service-")) failures.push(`service-ips sends ${input.clusterIP} . ${proto} . ${input.port} to ${svc}, not a service-* chain`);
+  const d = nftDispatch(t, svc, proto, failures);
+  const dests = [...(d?.dests ?? [])].sort();
+  if (input.endpoints && d) {
+    const want = new Set(input.endpoints);
+    const got = new Set(dests);
+    for (const e of want) if (!got.has(e)) failures.push(`endpoint ${e} has no endpoint chain DNATing to it`);
+    for (const e of got) if (!want.has(e)) failures.push(`an endpoint chain DNATs to ${e}, which is not an endpoint of the service`);
+  }
+  const n = d?.chains.length ?? 0;
+  return verdict(
+    id,
+    failures,
+    [
+      `service-ips: ${input.clusterIP} . ${proto} . ${input.port} → goto ${svc} (looked up by: ${vmapUsers(t, "service-ips").map((r) => `${r.chain}: ${r.text}`).join("; ")})`,
+      `${svc}: numgen random mod ${n} → indices 0..${n - 1}, each to its own endpoint chain: every endpoint chosen with probability 1/${n}`,
+      `each endpoint chain marks its own pod IP for masquerade, then DNATs: ${dests.join(", ")}`,
+    ],
+    { endpoints: n, svcChain: svc },
+  );
+}
+
+export interface Svc03NftInput {
+  /** node name → its parsed `table ip kube-proxy` */
+  nodes: Record<string, NftTable>;
+  nodePort: number;
+  proto?: "tcp" | "udp" | "sctp";
+  clusterIP?: string;
+  port?: number;
+}
+
+function nftNodePortShape(node: string, t: NftTable, input: Svc03NftInput, failures: string[]): NodeShape | undefined {
+  const proto = input.proto ?? "tcp";
+  const f: string[] = [];
+  const ext = nftMapTarget(t, "service-nodeports", [proto, String(input.nodePort)], "NodePort", f);
+  failures.push(...f.map((x) => `${node}: ${x}`));
+  if (!ext) return undefined;
+  const chain = t.chains[ext];
+  if (!ext.startsWith("external-") || !chain) {
+    failures.push(`${node}: service-nodeports sends ${proto} . ${input.nodePort} to ${ext}, ${chain ? "not an external-* chain" : "which is not in the table"}`);
+    return undefined;
+  }
+  const base = ext.slice("external-".length);
+  const svc = `service-${base}`;
+  const [m, g] = chain.rules;
+  if (chain.rules.length !== 2) failures.push(`${node}: ${ext} has ${chain.rules.length} rules, expected 2 (jump mark-for-masquerade, then goto ${svc})`);
+  if (!m || !isPlainVerdict(m, "jump", "mark-for-masquerade")) failures.push(`${node}: ${ext} rule 1 must mark every packet for masquerade ("jump mark-for-masquerade"): ${m ? `"${m.text}"` : "missing"}`);
+  if (!g || !isPlainVerdict(g, "goto", svc)) failures.push(`${node}: ${ext} rule 2 must "goto ${svc}" for every packet: ${g ? `"${g.text}"` : "missing"}`);
+  const f2: string[] = [];
+  const d = nftDispatch(t, svc, proto, f2);
+  failures.push(...f2.map((x) => `${node}: ${x}`));
+  const shape: NodeShape = { ext, svc, endpoints: [...(d?.dests ?? [])].sort() };
+  // the ClusterIP: a service-ips element sending to the same service chain
+  const cips = (t.sets["service-ips"]?.elements ?? []).filter((e) => e.verdict?.target === svc && e.key[1] === proto);
+  if (cips.length === 0) failures.push(`${node}: no service-ips element goes to ${svc}: the NodePort service has no ClusterIP programmed`);
+  else {
+    const e = cips.find((x) => input.clusterIP === undefined || x.key[0] === input.clusterIP) ?? cips[0]!;
+    shape.clusterIP = e.key[0]!;
+    if (input.clusterIP !== undefined && shape.clusterIP !== input.clusterIP) failures.push(`${node}: ${svc} is reached from ClusterIP ${shape.clusterIP}, expected ${input.clusterIP}`);
+    if (input.port !== undefined && e.key[2] !== String(input.port)) failures.push(`${node}: the ClusterIP element for ${svc} has port ${e.key[2]}, expected ${input.port}`);
+  }
+  return shape;
+}
+
+export function svc03Nft(input: Svc03NftInput): Verdict {
+  const id = "SVC-03";
+  const failures: string[] = [];
+  const names = Object.keys(input.nodes).sort();
+  if (names.length === 0) return verdict(id, ["no node evidence given"]);
+  const shapes = new Map<string, NodeShape>();
+  for (const node of names) {
+    const s = nftNodePortShape(node, input.nodes[node]!, input, failures);
+    if (s) shapes.set(node, s);
+  }
+  const ref = [...shapes.entries()][0];
+  if (ref) {
+    for (const [node, s] of shapes) {
+      if (s.ext !== ref[1].ext || s.svc !== ref[1].svc || s.clusterIP !== ref[1].clusterIP) {
+        failures.push(`${node} differs from ${ref[0]}: ${s.ext} → ${s.svc} (ClusterIP ${s.clusterIP ?? "none"}) vs ${ref[1].ext} → ${ref[1].svc} (ClusterIP ${ref[1].clusterIP ?? "none"})`);
+      } else if (s.endpoints.join(" ") !== ref[1].endpoints.join(" ")) {
+        failures.push(`${node} differs from ${ref[0]}: ${s.svc} leads to endpoints ${s.endpoints.join(", ") || "none"} vs ${ref[1].endpoints.join(", ") || "none"}`);
+      }
+    }
+  }
+  const r = ref?.[1];
+  const proto = input.proto ?? "tcp";
+  return verdict(
+    id,
+    failures,
+    r ? [`on ${names.join(", ")}: service-nodeports ${proto} . ${input.nodePort} → ${r.ext} (jump mark-for-masquerade, then goto ${r.svc}); ClusterIP ${r.clusterIP} → ${r.svc}; endpoints ${r.endpoints.join(", ")}`] : [],
+    { nodes: names.length },
+  );
+}
+
+// =============================================================================================
+// Live-suite helpers (suites/services): several clients, reachability through every node, and one
+// verdict out of several.
+
+/** One verdict for an id out of several partial ones: red when any is red, every reason kept (prefixed). */
+export function combine(id: string, parts: Array<{ label: string; v: Verdict }>): Verdict {
+  const failures = parts.flatMap((p) => (p.v.ok ? [] : p.v.reasons.map((r) => `${p.label}: ${r}`)));
+  const passes = parts.flatMap((p) => p.v.reasons.map((r) => `${p.label}: ${r}`));
+  const measurements: Record<string, number | string> = {};
+  for (const p of parts) for (const [k, x] of Object.entries(p.v.measurements ?? {})) measurements[`${p.label}:${k}`] = x;
+  return verdict(id, failures, passes, measurements);
+}
+
+export interface Svc01Client {
+  /** the client pod and the node it runs on, for the reasons */
+  name: string;
+  clientPodIP: string;
+  /** the /clientip answers it got through the ClusterIP, one per connection ("" for a failed one) */
+  replies: string[];
+}
+
+/** SVC-01 over several client pods: every connection of every client shows its own pod IP to the backend. */
+export function svc01Clients(clients: Svc01Client[]): Verdict {
+  const id = "SVC-01";
+  if (clients.length === 0) return verdict(id, ["no client pod"]);
+  const parts: Array<{ label: string; v: Verdict }> = [];
+  for (const c of clients) {
+    if (c.replies.length === 0) {
+      parts.push({ label: c.name, v: verdict(id, ["no request made"]) });
+      continue;
+    }
+    const vs = c.replies.map((r) => svc01({ clientPodIP: c.clientPodIP, clientIpReply: r }));
+    // the same finding on several connections is one reason with its count (source ports differ)
+    const counts = new Map<string, number>();
+    for (const v of vs) if (!v.ok) for (const r of v.reasons) counts.set(r.replace(/:\d+,/, ":<port>,"), (counts.get(r.replace(/:\d+,/, ":<port>,")) ?? 0) + 1);
+    parts.push({
+      label: c.name,
+      v: counts.size
+        ? verdict(id, [...counts].map(([r, k]) => `${k} of ${vs.length} connection(s): ${r}`))
+        : verdict(id, [], [`all ${vs.length} connection(s) reached a backend that saw the client pod IP ${c.clientPodIP}: DNAT only, no SNAT`]),
+    });
+  }
+  return combine(id, parts);
+}
+
+export interface Svc03ReachInput {
+  nodePort: number;
+  /** node name → the answers (agnhost /hostname, "" for a failed request) of requests to <node address>:<nodePort> */
+  answers: Record<string, string[]>;
+  /** the service's backend pod names */
+  backends: string[];
+}
+
+/** SVC-03 reachability: every node's address answers on the NodePort, and only backends answer. */
+export function svc03Reach(input: Svc03ReachInput): Verdict {
+  const id = "SVC-03";
+  const failures: string[] = [];
+  const passes: string[] = [];
+  const nodes = Object.keys(input.answers).sort();
+  if (nodes.length === 0) return verdict(id, ["no node was asked"]);
+  for (const n of nodes) {
+    const a = input.answers[n]!;
+    const failed = a.filter((x) => x === "").length;
+    const strangers = [...new Set(a.filter((x) => x !== "" && !input.backends.includes(x)))];
+    if (a.length === 0) failures.push(`${n}: no request made to its NodePort ${input.nodePort}`);
+    if (failed) failures.push(`${n}: ${failed} of ${a.length} request(s) to port ${input.nodePort} got no answer`);
+    if (strangers.length) failures.push(`${n}: answered by ${strangers.join(", ")}, not a backend of the service (${input.backends.join(", ")})`);
+    if (a.length && !failed && !strangers.length) passes.push(`${n}:${input.nodePort} answered ${a.length}/${a.length} by backends ${[...new Set(a)].sort().join(", ")}`);
+  }
+  return verdict(id, failures, passes, { nodes: nodes.length });
 }
