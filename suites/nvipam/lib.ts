@@ -69,7 +69,9 @@ export async function waitRunning(s: Session, ns: string, name: string): Promise
 /** The pod's events, read from the API and put through the events parser. */
 export async function podEvents(s: Session, ns: string, name: string): Promise<{ events: KubeEvent[]; raw: string }> {
   const evs = await events(s.kube, ns, { involvedObject: { kind: "Pod", name } });
-  const raw = JSON.stringify({ apiVersion: "v1", kind: "EventList", items: evs }, null, 1);
+  // managedFields say nothing about the behaviour and triple the size
+  const items = evs.map((e) => ({ ...e, metadata: { ...e.metadata, managedFields: undefined } }));
+  const raw = JSON.stringify({ apiVersion: "v1", kind: "EventList", items }, null, 1);
   return { events: evs.length ? parseEventObjects(raw) : [], raw };
 }
 

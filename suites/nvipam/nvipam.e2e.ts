@@ -70,8 +70,8 @@ describe("nv-ipam static IPs", () => {
   const pod = (name: string, node: string, ips?: string[]) => apply(s.kube, secondaryPodYaml({ name, namespace: NS, node, network: NET, image: s.image("agnhost"), ...(ips ? { ips } : {}) }));
   const attachmentOf = async (name: string): Promise<PodAttachment> => {
     const p = await waitRunning(s, NS, name);
-    const status = networkStatus(p)!;
     record(`${name}.network-status`, p.metadata!.annotations!["k8s.v1.cni.cncf.io/network-status"]!);
+    const status = networkStatus(p)!;
     return { pod: name, node: p.spec!.nodeName!, status };
   };
   /** one pod without a static request on each selected node (NVIPAM-01 and -02 share them) */
