@@ -207,5 +207,5 @@ describe("cli/bundle", () => {
     expect(r.stderr).toBe(`bundle: manifest multus-thin: ${p} has sha256 ${sha256("kind: ConfigMap\n")}, but the catalogue pins 290c502f3923864392f0bd7dd5f03e23262565853100c0ebfd7b35cc79ec565a (upstream: https://raw.githubusercontent.com/k8snetworkplumbingwg/multus-cni/v4.3.0/deployments/multus-daemonset.yml): refusing to apply it\n`);
     expect(readFileSync(p, "utf8")).toBe("kind: ConfigMap\n");
     expect(await cli([])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^bundle: usage: npm run bundle -- load <dir>/) });
-  });
+  }, 90_000); // four node processes: ~5 s on an idle machine, over 20 s on a busy one
 });
