@@ -59,6 +59,14 @@ const RunConfigShape = z
     imageSource: z.enum(["upstream", "mirror", "forge"]).default("forge"),
     /** mirrors never fall back to the upstream host; nothing contacts an upstream registry */
     strictOffline: boolish.default(true),
+    /**
+     * bundle directories (images/<archive>, manifests/<file>) for components the forge cannot build
+     * (catalogue `bundles:`); the environment gives them ':'-separated
+     */
+    bundles: z
+      .union([z.string(), z.array(z.string().min(1))])
+      .transform((v) => (typeof v === "string" ? v.split(":").filter((x) => x !== "") : v))
+      .default([]),
     /** use an existing cluster through this kubeconfig instead of creating one (no kind, no node faults) */
     kubeconfig: z.string().min(1).optional(),
     /** run id: labels everything this run creates; default set by vitest.config.ts */
@@ -99,6 +107,7 @@ export const ENV: Record<string, keyof RunConfig> = {
   NETCONFORM_IMAGE_SOURCE: "imageSource",
   NETCONFORM_STRICT_OFFLINE: "strictOffline",
   NETCONFORM_KUBECONFIG: "kubeconfig",
+  NETCONFORM_BUNDLES: "bundles",
   NETCONFORM_RUN_ID: "runId",
   NETCONFORM_ARTIFACTS: "artifactsDir",
   NETCONFORM_KEEP_RUNS: "keepRuns",

@@ -57,8 +57,46 @@ export const ManifestEntry = z.object({
 });
 export type ManifestEntry = z.infer<typeof ManifestEntry>;
 
+/**
+ * A component the forge cannot build here (its Go module is not on the proxy): its images and
+ * manifests come from outside, pinned. Online, the manifest is fetched by its upstream URL (or
+ * rendered from its kustomize target) and the images are pulled through the mirrors; offline, both
+ * come from a bundle directory (`images/<archive>`, `manifests/<file>`; harness/images/bundles.ts).
+ * A manifest whose sha256 differs from the pin is refused wherever it came from.
+ */
+const sha = z.string().regex(/^[0-9a-f]{64}$/, "64 lower-case hex digits");
+const relPath = z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[\w.@+/-]+$/, "a relative path inside the bundle (no .., no leading /)");
+export const BundleImage = z.object({
+  ref: imageRef,
+  /** the image archive's file name under <bundle>/images/ (docker save/load format, gzip allowed) */
+  archive: relPath,
+});
+export const BundleManifest = z
+  .object({
+    name,
+    /** the raw upstream file (fetched online) … */
+    url: z.url().optional(),
+    /** … or the kustomize target upstream users apply (`kubectl kustomize <target>` online) */
+    kustomize: z.string().min(1).optional(),
+    sha256: sha,
+    /** the file's path under <bundle>/manifests/ */
+    file: relPath,
+    /** image references to rewrite before applying (upstream's floating tags → the release tag) */
+    images: z.record(imageRef, imageRef).default({}),
+  })
+  .refine((m) => (m.url ? 1 : 0) + (m.kustomize ? 1 : 0) === 1, { message: "exactly one of url and kustomize", path: ["url"] });
+export const BundleEntry = z.object({
+  name,
+  version: z.string(),
+  purpose: z.string(),
+  images: z.array(BundleImage).min(1),
+  manifests: z.array(BundleManifest).min(1),
+});
+export type BundleEntry = z.infer<typeof BundleEntry>;
+export type BundleManifest = z.infer<typeof BundleManifest>;
+
 export const Catalogue = z
-  .object({ images: z.array(ImageEntry), manifests: z.array(ManifestEntry).default([]) })
+  .object({ images: z.array(ImageEntry), manifests: z.array(ManifestEntry).default([]), bundles: z.array(BundleEntry).default([]) })
   .superRefine((c, ctx) => {
     const names = new Set<string>();
     for (const [i, img] of c.images.entries()) {
@@ -69,6 +107,16 @@ export const Catalogue = z
       const deps = img.build.kind === "dockerfile" ? [img.build.from, ...img.build.uses] : img.build.kind === "custom" && img.build.from ? [img.build.from] : [];
       for (const d of deps)
         if (!names.has(d)) ctx.addIssue({ code: "custom", path: ["images", i, "build"], message: `${img.name} builds from unknown image ${d}` });
+    }
+    const manifests = new Set(c.manifests.map((m) => m.name));
+    for (const [i, b] of c.bundles.entries()) {
+      if (names.has(b.name)) ctx.addIssue({ code: "custom", path: ["bundles", i, "name"], message: `bundle ${b.name} has the name of an image` });
+      for (const [j, m] of b.manifests.entries()) {
+        if (manifests.has(m.name)) ctx.addIssue({ code: "custom", path: ["bundles", i, "manifests", j, "name"], message: `duplicate manifest name ${m.name}` });
+        manifests.add(m.name);
+        for (const to of Object.values(m.images))
+          if (!b.images.some((x) => x.ref === to)) ctx.addIssue({ code: "custom", path: ["bundles", i, "manifests", j, "images"], message: `${m.name} is rendered with ${to}, which bundle ${b.name} does not carry` });
+      }
     }
   });
 export type Catalogue = z.infer<typeof Catalogue>;
@@ -91,5 +139,11 @@ export function loadCatalogue(): Catalogue {
 export function imageEntry(name: string, cat: Catalogue = loadCatalogue()): ImageEntry {
   const e = cat.images.find((i) => i.name === name);
   if (!e) throw new Error(`catalogue has no image named "${name}" (known: ${cat.images.map((i) => i.name).join(", ")})`);
+  return e;
+}
+
+export function bundleEntry(name: string, cat: Catalogue = loadCatalogue()): BundleEntry {
+  const e = cat.bundles.find((b) => b.name === name);
+  if (!e) throw new Error(`catalogue has no bundle component named "${name}" (known: ${cat.bundles.map((b) => b.name).join(", ") || "none"})`);
   return e;
 }

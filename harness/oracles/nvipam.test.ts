@@ -1,7 +1,7 @@
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadFixture, type FixtureKind } from "../evidence/fixtures.ts";
-import { parseDescribeEvents } from "../evidence/parsers/events.ts";
+import { parseDescribeEvents, parseEventObjects } from "../evidence/parsers/events.ts";
 import { parseNodes, parsePods } from "../evidence/parsers/kubectl-get.ts";
 import { parseNetworkSelection, parseNetworkStatus } from "../evidence/parsers/network-status.ts";
 import { parseAllocationListing, parseIPPools, type SelectableNode } from "../evidence/parsers/nvipam.ts";
@@ -146,5 +146,74 @@ describe("oracles/nvipam", () => {
     expect(v.reasons[0]).toBe("duplicate: static-ip-pod3-same-ip on kind-worker2 also got 192.168.0.5");
     expect(v.reasons).toContain("static-ip-pod3-same-ip: no FailedCreatePodSandBox event saying the IP is already reserved");
     expect(v.reasons).toContain("static-ip-pod3-same-ip is Running, not waiting for its sandbox");
+  });
+
+  describe("recorded live by suites/nvipam (nv-ipam v0.4.0 + Multus thin v4.3.0 on kind)", () => {
+    const LNET = "nc-nvipam/nc-macvlan";
+    const livePool = () => parseIPPools(text("NVIPAM-01", "pass", "live-ippool.json"))[0]!;
+    const liveNodes = (): SelectableNode[] =>
+      (JSON.parse(text("NVIPAM-01", "pass", "live-nodes.json")) as Array<{ name: string; labels: Record<string, string> }>).map((n) => ({ name: n.name, labels: n.labels }));
+    const dyn = (node: string, as = node) => ({ pod: `dyn-${node}`, node: as, status: status("NVIPAM-01", "pass", `live-dyn-${node}.network-status`) });
+    const W1 = "nc-nvipam-worker", W2 = "nc-nvipam-worker2";
+
+    it("NVIPAM-01 passes on the live pool: two disjoint blocks for the zone-labelled workers, none for the control plane", async () => {
+      await behaviour("NVIPAM-01", "R");
+      const v = nvipam01({ pool: livePool(), nodes: liveNodes(), network: LNET, dynamic: [dyn(W1), dyn(W2)] });
+      expect(v.ok, formatVerdict(v)).toBe(true);
+      expect(v.reasons[0]).toBe("2 disjoint blocks of 100 in 192.168.0.0/16, one per selected node: nc-nvipam-worker 192.168.0.1-192.168.0.100, nc-nvipam-worker2 192.168.0.101-192.168.0.200");
+      // negative control: the control plane labelled like the workers is selected and has no block
+      const cp = liveNodes().map((n) => (n.name.endsWith("control-plane") ? { ...n, labels: { ...n.labels, "netconform.io/zone": "c" } } : n));
+      expect(nvipam01({ pool: livePool(), nodes: cp }).reasons).toContain("nc-nvipam-control-plane is selected by the pool's nodeSelector but has no block");
+    });
+
+    it("NVIPAM-02 passes on the live dynamic pods; the same addresses attributed to the other nodes fail", async () => {
+      await behaviour("NVIPAM-02", "R");
+      const v = nvipam02({ pool: livePool(), network: LNET, pods: [dyn(W1), dyn(W2)] });
+      expect(v.ok, formatVerdict(v)).toBe(true);
+      expect(v.reasons).toEqual(["dyn-nc-nvipam-worker on nc-nvipam-worker got 192.168.0.11 from its node's block 192.168.0.1-192.168.0.100", "dyn-nc-nvipam-worker2 on nc-nvipam-worker2 got 192.168.0.101 from its node's block 192.168.0.101-192.168.0.200"]);
+      const swapped = nvipam02({ pool: livePool(), network: LNET, pods: [dyn(W1, W2)] });
+      expect(swapped.ok).toBe(false);
+      expect(swapped.reasons[0]).toMatch(/^dyn-nc-nvipam-worker on nc-nvipam-worker2 got 192\.168\.0\.11, outside its node's block 192\.168\.0\.101-192\.168\.0\.200 \(it lies in nc-nvipam-worker's block/);
+    });
+
+    it("NVIPAM-03 passes on the live static pod: 192.168.0.5 on nc-nvipam-worker2, outside its block and in the exclusion; asked for another it fails", async () => {
+      await behaviour("NVIPAM-03", "R");
+      const pod = { pod: "static-in-pool", node: W2, status: status("NVIPAM-03", "pass", "live-static-in-pool.network-status") };
+      const v = nvipam03({ pool: livePool(), network: LNET, pod, requested: ["192.168.0.5"] });
+      expect(v.ok, formatVerdict(v)).toBe(true);
+      expect(v.reasons).toEqual(["static-in-pool on nc-nvipam-worker2 got the static 192.168.0.5 (outside nc-nvipam-worker2's block 192.168.0.101-192.168.0.200, in the exclusion 192.168.0.0-192.168.0.10)"]);
+      expect(nvipam03({ pool: livePool(), network: LNET, pod, requested: ["192.168.0.6"] }).ok).toBe(false);
+    });
+
+    const liveEvents = (id: string, kind: FixtureKind, name: string) => parseEventObjects(text(id, kind, name));
+    const podWord = () => (JSON.parse(text("NVIPAM-04", "pass", "live-static-no-pool.pod.json")) as { status: string }).status;
+
+    it("NVIPAM-04 passes on the live events: FailedCreatePodSandBox … ip 10.10.10.10 has no matching Pool, the pod ContainerCreating", async () => {
+      await behaviour("NVIPAM-04", "R");
+      const v = nvipam04({ pools: [livePool()], pod: "static-no-pool", ip: "10.10.10.10", events: liveEvents("NVIPAM-04", "pass", "live-static-no-pool.events.json"), podStatus: podWord() });
+      expect(v.ok, formatVerdict(v)).toBe(true);
+      expect(v.reasons).toEqual(['static-no-pool: FailedCreatePodSandBox … "ip 10.10.10.10 has no matching Pool"', "static-no-pool never ran"]);
+    });
+
+    it("NVIPAM-04 fails on live events of a pod refused for another reason, and on a wrong expected IP", async () => {
+      await behaviour("NVIPAM-04", "R");
+      const other = nvipam04({ pools: [livePool()], pod: "twice-second", ip: "10.10.10.10", events: liveEvents("NVIPAM-04", "fail", "live-twice-second.events.json") });
+      expect(other.reasons).toEqual(['twice-second: no FailedCreatePodSandBox event saying "ip 10.10.10.10 has no matching Pool"']);
+      const wrong = nvipam04({ pools: [livePool()], pod: "static-no-pool", ip: "10.10.10.11", events: liveEvents("NVIPAM-04", "pass", "live-static-no-pool.events.json"), podStatus: podWord() });
+      expect(wrong.reasons).toEqual(['static-no-pool: no FailedCreatePodSandBox event saying "ip 10.10.10.11 has no matching Pool"']);
+    });
+
+    it("NVIPAM-05 passes on the live refusal: \"requested IP is already reserved in the pool\"; a second pod that ran fails it", async () => {
+      await behaviour("NVIPAM-05", "R");
+      const first = { pod: "twice-first", node: W1, status: status("NVIPAM-05", "pass", "live-twice-first.network-status") };
+      const events = liveEvents("NVIPAM-05", "pass", "live-twice-second.events.json");
+      const v = nvipam05({ network: LNET, ip: "192.168.0.7", first, second: { pod: "twice-second", node: W1, events, podStatus: "ContainerCreating" } });
+      expect(v.ok, formatVerdict(v)).toBe(true);
+      expect(v.reasons[1]).toBe('twice-second refused: FailedCreatePodSandBox … "requested IP is already reserved in the pool "nc-pool1""');
+      // measured across nodes: a third pod asking for the same IP on the other worker got it
+      expect(JSON.parse(text("NVIPAM-05", "pass", "live-twice-across-nodes.json"))).toMatchObject({ outcome: "granted" });
+      const ran = nvipam05({ network: LNET, ip: "192.168.0.7", first, second: { pod: "twice-second", node: W1, status: first.status, events: [], podStatus: "Running" } });
+      expect(ran.reasons).toContain("duplicate: twice-second on nc-nvipam-worker also got 192.168.0.7");
+    });
   });
 });

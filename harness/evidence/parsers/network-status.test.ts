@@ -50,6 +50,16 @@ describe("evidence/parsers/network-status", () => {
     expect(parseNetworkSelection('[{"name": "mynet", "cni-args": {"ips": ["192.168.0.200/16"]}}]')[0]!.requestedIps).toEqual(["192.168.0.200"]);
   });
 
+  it("reads Multus v4's \"<nil>\" gateway of a default network without one as no gateway (live, suites/nvipam)", () => {
+    // the shape of the annotation on a live kind cluster: nodenet as the default network, macvlan + nv-ipam as net1
+    const live = '[{"name":"nodenet","interface":"eth0","ips":["10.244.2.3"],"mac":"b6:f9:4e:38:2f:01","default":true,"dns":{},"gateway":["<nil>"]},' +
+      '{"name":"nc-nvipam/nc-macvlan","interface":"net1","ips":["192.168.0.101"],"mac":"5e:0c:2a:11:22:33","dns":{}}]';
+    const st = parseNetworkStatus(live);
+    expect(st[0]!.gateway).toEqual([]);
+    expect(attachment(st, "nc-nvipam/nc-macvlan")!.ips).toEqual(["192.168.0.101"]);
+    expect(() => parseNetworkStatus(live.replace('"<nil>"', '"nil"'))).toThrow(ParseError);
+  });
+
   it("refuses bad addresses, unknown keys and two defaults", () => {
     expect(() => parseNetworkStatus(STATUS.replace("192.168.0.13", "192.168.0.300"))).toThrow(/not an IP address/);
     expect(() => parseNetworkStatus(STATUS.replace('"dns": {}\n}]', '"dns": {}, "colour": "red"\n}]'))).toThrow(ParseError);

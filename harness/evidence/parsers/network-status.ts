@@ -26,7 +26,11 @@ export const NetworkStatusEntrySchema = z
       .object({ nameservers: z.array(z.string()).optional(), domain: z.string().optional(), search: z.array(z.string()).optional(), options: z.array(z.string()).optional() })
       .strict()
       .default({}),
-    gateway: z.array(Ip).optional(),
+    // Multus v4 prints a result without a gateway as ["<nil>"] (Go's nil net.IP): no gateway
+    gateway: z
+      .array(z.union([Ip, z.literal("<nil>")]))
+      .transform((g) => g.filter((x) => x !== "<nil>"))
+      .optional(),
     "device-info": z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
