@@ -18,6 +18,8 @@ export default defineConfig({
     reporters: [
       "default",
       ["allure-vitest/reporter", { resultsDir }],
+      // JUnit XML beside Allure, for tools that read it (each matrix cell writes its own)
+      "./harness/report/junit-reporter.ts",
       "./harness/report/summary-reporter.ts",
     ],
     setupFiles: ["allure-vitest/setup"],

@@ -53,6 +53,8 @@ const RunConfigShape = z
     imageSource: z.enum(["upstream", "mirror", "forge"]).default("forge"),
     /** mirrors never fall back to the upstream host; nothing contacts an upstream registry */
     strictOffline: boolish.default(true),
+    /** keep the shared mirrors' data in <dir>/<mirror> on the host instead of docker volumes (CI caches that directory) */
+    mirrorDataDir: z.string().min(1).optional(),
     /** use an existing cluster through this kubeconfig instead of creating one (no kind, no node faults) */
     kubeconfig: z.string().min(1).optional(),
     /** run id: labels everything this run creates; default set by vitest.config.ts */
@@ -92,6 +94,7 @@ export const ENV: Record<string, keyof RunConfig> = {
   NETCONFORM_IMAGE_SOURCE: "imageSource",
   NETCONFORM_STRICT_OFFLINE: "strictOffline",
   NETCONFORM_KUBECONFIG: "kubeconfig",
+  NETCONFORM_MIRROR_DATA: "mirrorDataDir",
   NETCONFORM_RUN_ID: "runId",
   NETCONFORM_ARTIFACTS: "artifactsDir",
   NETCONFORM_KEEP_RUNS: "keepRuns",
