@@ -71,6 +71,17 @@ export class MatrixError extends Error {
   }
 }
 
+/** What may stand at a path of the matrix file, for "unknown field" messages. */
+function allowedKeys(path: PropertyKey[]): string {
+  const [top, , third] = path.map(String);
+  if (path.length === 0) return `field; allowed: ${Object.keys(MatrixShape.shape).join(", ")}`;
+  if (top === "proxyModes" && path.length === 1) return `proxy mode; allowed: ${PROXY_MODES.join(", ")}`;
+  if (top === "proxyModes") return "field; allowed: kernel";
+  if (top === "families" && third === undefined) return "field; allowed: suites, kernel, timeoutMinutes";
+  if (top === "exclude") return "field; allowed: family, kubernetes, proxyMode, reason";
+  return "field";
+}
+
 export const cellId = (family: string, kubernetes: string, proxyMode: string): string => `${family}-v${kubernetes}-${proxyMode}`;
 
 /** Parse and check a matrix file's text; every problem names its field and what is allowed. */
@@ -86,7 +97,7 @@ export function parseMatrix(text: string, source = ".ci/matrix.yaml", cat: Catal
   if (!r.success) {
     for (const i of r.error.issues) {
       const path = i.path.join(".") || "(root)";
-      if (i.code === "unrecognized_keys") problems.push(`${path === "(root)" ? "" : `${path}.`}${i.keys.join(", ")}: unknown field`);
+      if (i.code === "unrecognized_keys") problems.push(`${path === "(root)" ? "" : `${path}.`}${i.keys.join(", ")}: unknown ${allowedKeys(i.path)}`);
       else if (i.code === "invalid_value") problems.push(`${path}: ${i.message.replace(/^Invalid option: expected one of /, "must be one of ")}`);
       else if (i.code === "invalid_key") problems.push(`${path}: unknown key; allowed: ${i.path[0] === "proxyModes" ? PROXY_MODES.join(", ") : "a family name"}`);
       else problems.push(`${path}: ${i.message}`);
