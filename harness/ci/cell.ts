@@ -60,27 +60,41 @@ export function cellClusterName(cell: Cell): string {
   return `nc-${cell.family}-${cell.kubernetes.replace(".", "")}-${cell.proxyMode}`.slice(0, 32).replace(/-+$/, "");
 }
 
+/**
+ * Where this cell's node image comes from here: "given" (NETCONFORM_NODE_IMAGE), "pull-through"
+ * (the pinned kindest/node through the docker.io mirror) or "forge". Throws, naming the way out,
+ * when none applies (a version the forge does not build, under strict offline).
+ */
+export function nodeImageSource(cell: Cell, env: NodeJS.ProcessEnv): "given" | "pull-through" | "forge" {
+  const config = loadConfig(env);
+  if (config.nodeImage) return "given";
+  const entry = loadCatalogue().nodeImages.find((n) => n.kubernetes === cell.kubernetes);
+  if (!entry) throw new Error(`cell ${cell.cell}: Kubernetes ${cell.kubernetes} has no node image in harness/images/catalogue.yaml (nodeImages)`);
+  if (!config.strictOffline && config.imageSource === "mirror") return "pull-through";
+  if (!entry.forge)
+    throw new Error(
+      `cell ${cell.cell}: no node image for Kubernetes ${cell.kubernetes} on this machine: the forge does not build that version (catalogue nodeImages: forge null), ` +
+        `and strict offline forbids pulling ${entry.kindest}; run the cell with NETCONFORM_STRICT_OFFLINE=false NETCONFORM_IMAGE_SOURCE=mirror where the internet is reachable, or set NETCONFORM_NODE_IMAGE`,
+    );
+  return "forge";
+}
+
 /** The node image this cell uses here, after making sure it exists; throws naming what is missing. */
 export async function cellNodeImage(cell: Cell, env: NodeJS.ProcessEnv, log: (m: string) => void): Promise<string> {
   const config = loadConfig(env);
+  const source = nodeImageSource(cell, env);
   if (config.nodeImage) return config.nodeImage;
-  const entry = loadCatalogue().nodeImages.find((n) => n.kubernetes === cell.kubernetes);
-  if (!entry) throw new Error(`cell ${cell.cell}: Kubernetes ${cell.kubernetes} has no node image in harness/images/catalogue.yaml (nodeImages)`);
-  if (!config.strictOffline && config.imageSource === "mirror") {
+  const entry = loadCatalogue().nodeImages.find((n) => n.kubernetes === cell.kubernetes)!;
+  if (source === "pull-through") {
     const run = new Run(parseConfig({ ...config, runId: `nc-cell-${Date.now().toString(36)}`, keep: "always" }));
     const mirrors = await ensureMirrors(run, { network: "kind" });
     const tag = `kindest/node:${/:(v[\d.]+)@/.exec(entry.kindest)![1]}`;
     log(`node image: ${entry.kindest} through the docker.io mirror (pull-through)`);
     return pullThroughMirror(entry.kindest, tag, mirrors);
   }
-  if (!entry.forge)
-    throw new Error(
-      `cell ${cell.cell}: no node image for Kubernetes ${cell.kubernetes} on this machine: the forge does not build that version (catalogue nodeImages: forge null), ` +
-        `and strict offline forbids pulling ${entry.kindest}; run the cell with NETCONFORM_STRICT_OFFLINE=false NETCONFORM_IMAGE_SOURCE=mirror where the internet is reachable, or set NETCONFORM_NODE_IMAGE`,
-    );
-  const tag = localTag(entry.forge);
+  const tag = localTag(entry.forge!);
   if (!(await imageExists(tag))) log(`node image: forging ${entry.forge} for Kubernetes ${cell.kubernetes} (${tag}); cold this takes 10-25 min`);
-  await ensureImage(entry.forge, { log });
+  await ensureImage(entry.forge!, { log });
   return tag;
 }
 
@@ -103,8 +117,16 @@ export async function runCell(cell: Cell, o: { env?: NodeJS.ProcessEnv; outDir?:
       return finish({ ...base, status: "cannot-run", reason: k.reason, passed: 0, failed: 0, skipped: 0, seconds: (Date.now() - t0) / 1000 });
     }
   }
-  await ensureHostTools({ log });
-  const nodeImage = await cellNodeImage(cell, env, log);
+  let nodeImage: string;
+  try {
+    nodeImageSource(cell, env); // a cell that cannot get a node image here says so before anything is built
+    await ensureHostTools({ log });
+    nodeImage = await cellNodeImage(cell, env, log);
+  } catch (e) {
+    // the cell could not even start: its result says why (the merge shows it), then the error goes on
+    finish({ ...base, status: "failed", reason: (e as Error).message, passed: 0, failed: 0, skipped: 0, seconds: (Date.now() - t0) / 1000 });
+    throw e;
+  }
   const results = join(out, "allure-results");
   const cellEnv: NodeJS.ProcessEnv = {
     ...env,

@@ -54,7 +54,7 @@ try {
     for (const c of matrix.excluded) process.stdout.write(`${c.cell.padEnd(30)} excluded: ${c.reason}\n`);
   } else process.stdout.write(`${JSON.stringify(strategyMatrix(matrix))}\n`);
 } catch (e) {
-  if (e instanceof MatrixError || e instanceof ConfigError) {
+  if (e instanceof MatrixError || e instanceof ConfigError || (e instanceof Error && e.message.startsWith("cell "))) {
     process.stderr.write(`matrix: ${e.message}\n`);
     process.exit(2);
   }
