@@ -89,9 +89,7 @@ async function manifestDigests(h: string, path: string, tag: string): Promise<st
 }
 async function newCluster(name: string): Promise<Cluster> {
   const run = new Run(cfg({ runId: `${id}-${name.slice(-1)}`, clusterName: name }));
-  const dir = mkdtempSync(join(tmpdir(), "nc-pullthru-topo-"));
-  writeFileSync(join(dir, "one-node.yaml"), "name: one-node\nnodes:\n  - role: control-plane\n");
-  const cluster = await ensureCluster(run, { topology: resolveTopology(join(dir, "one-node.yaml")), nodeImage, kubeadmApi: KIND_KUBEADM_API, mirrors });
+  const cluster = await ensureCluster(run, { topology: resolveTopology("single"), nodeImage, kubeadmApi: KIND_KUBEADM_API, mirrors });
   clusters.push({ run, cluster });
   return cluster;
 }
