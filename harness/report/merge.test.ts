@@ -65,6 +65,8 @@ describe("report/merge", () => {
     const history = join(root, "history", "history.jsonl");
     const one = await mergeCells({ cellDirs: dirs, out: join(root, "out"), history, planned: ["cluster-v1.34-iptables", "cluster-v1.34-nftables"] });
     expect(existsSync(join(one.report, "index.html"))).toBe(true);
+    // one Allure environment per cell, named after it
+    expect(readFileSync(join(one.report, "widgets", "environments.json"), "utf8")).toMatch(/cluster-v1\.34-iptables[\s\S]*cluster-v1\.34-nftables/);
     expect(one.missing).toEqual([]);
     expect(readFileSync(history, "utf8").trim().split("\n")).toHaveLength(1);
     await mergeCells({ cellDirs: dirs, out: join(root, "out"), history });

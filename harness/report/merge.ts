@@ -115,15 +115,27 @@ export function findAllureConfig(root: string): string | undefined {
   return ["allurerc.mjs", "allurerc.js", "allurerc.json", "allurerc.yaml", "allurerc.yml"].map((f) => join(root, f)).find((p) => existsSync(p));
 }
 
-/** An Allure config file for the merge: the repository's own, with the history file and the report name set. */
-export function writeMergeConfig(dir: string, o: { base?: string; history: string; name: string; output: string }): string {
+/** Allure 3 environment ids allow [A-Za-z0-9_-] only; the cell id stays the environment's name. */
+export const environmentId = (cell: string) => cell.replace(/[^A-Za-z0-9_-]/g, "_");
+
+/**
+ * An Allure config file for the merge: the repository's own (allurerc.*), with the history file,
+ * the report name and one Allure environment per cell (matched by the `cell` label), so the report
+ * shows each cell apart and can be narrowed to one.
+ */
+export function writeMergeConfig(dir: string, o: { base?: string; history: string; name: string; output: string; cells: string[] }): string {
   const p = join(dir, "allurerc.merge.mjs");
   const over = JSON.stringify({ name: o.name, historyPath: resolve(o.history), output: resolve(o.output) });
+  const envs = [
+    `const cells = ${JSON.stringify(o.cells.map((c) => [environmentId(c), c]))};`,
+    `const environments = Object.fromEntries(cells.map(([id, cell]) => [id, { name: cell, matcher: ({ labels }) => labels.some((l) => l.name === "cell" && l.value === cell) }]));`,
+  ];
+  const tail = `const { environment: _single, ...rest } = base;\nexport default { ...rest, ...${over}, environments: { ...(rest.environments ?? {}), ...environments } };`;
   const lines = o.base
     ? /\.m?js$/.test(o.base)
-      ? [`import base from ${JSON.stringify(pathToFileURL(resolve(o.base)).href)};`, `export default { ...base, ...${over} };`]
-      : [`import { readFileSync } from "node:fs";`, `import { parse } from ${JSON.stringify(pathToFileURL(resolve("node_modules/yaml/dist/index.js")).href)};`, `const base = parse(readFileSync(${JSON.stringify(resolve(o.base))}, "utf8")) ?? {};`, `export default { ...base, ...${over} };`]
-    : [`export default ${over};`];
+      ? [`import base from ${JSON.stringify(pathToFileURL(resolve(o.base)).href)};`, ...envs, tail]
+      : [`import { readFileSync } from "node:fs";`, `import { parse } from ${JSON.stringify(pathToFileURL(resolve(import.meta.dirname, "..", "..", "node_modules", "yaml", "dist", "index.js")).href)};`, `const base = parse(readFileSync(${JSON.stringify(resolve(o.base))}, "utf8")) ?? {};`, ...envs, tail]
+    : ["const base = {};", ...envs, tail];
   writeFileSync(p, `${lines.join("\n")}\n`);
   return p;
 }
@@ -147,7 +159,7 @@ export async function mergeCells(o: MergeOptions): Promise<MergeResult> {
   }
   const missing = (o.planned ?? []).filter((p) => !cells.some((c) => c.cell === p));
   const report = join(out, "allure-report");
-  const config = writeMergeConfig(out, { ...(findAllureConfig(root) ? { base: findAllureConfig(root)! } : {}), history: o.history, name: o.name ?? "netconform nightly", output: report });
+  const config = writeMergeConfig(out, { ...(findAllureConfig(root) ? { base: findAllureConfig(root)! } : {}), history: o.history, name: o.name ?? "netconform nightly", output: report, cells: cells.map((c) => c.cell) });
   const allure = join(root, "node_modules", ".bin", "allure");
   const r = await execa(allure, ["generate", "--config", config, "--output", report, ...stagedDirs], { cwd: root, reject: false, all: true });
   if (r.exitCode !== 0) throw new Error(`merge: allure generate failed (exit ${r.exitCode}): ${(r.all ?? "").trim().split("\n").slice(-10).join("\n")}`);
