@@ -28,6 +28,8 @@ export default defineConfig({
       // reportMatchers: false keeps expect(…) calls out of the report's steps, so a test's own
       // steps and evidence attachments are what a reader sees
       ["allure-vitest/reporter", { resultsDir, reportMatchers: false }],
+      // JUnit XML beside Allure, for tools that read it (each matrix cell writes its own)
+      "./harness/report/junit-reporter.ts",
       "./harness/report/summary-reporter.ts",
       // npm run soak reads each run's verdicts from this file (harness/cli/soak.ts)
       ...(process.env.NETCONFORM_JSON_REPORT ? [["json", { outputFile: process.env.NETCONFORM_JSON_REPORT }] as ["json", { outputFile: string }]] : []),

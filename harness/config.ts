@@ -67,6 +67,8 @@ const RunConfigShape = z
       .union([z.string(), z.array(z.string().min(1))])
       .transform((v) => (typeof v === "string" ? v.split(":").filter((x) => x !== "") : v))
       .default([]),
+    /** keep the shared mirrors' data in <dir>/<mirror> on the host instead of docker volumes (CI caches that directory) */
+    mirrorDataDir: z.string().min(1).optional(),
     /** use an existing cluster through this kubeconfig instead of creating one (no kind, no node faults) */
     kubeconfig: z.string().min(1).optional(),
     /** run id: labels everything this run creates; default set by vitest.config.ts */
@@ -108,6 +110,7 @@ export const ENV: Record<string, keyof RunConfig> = {
   NETCONFORM_STRICT_OFFLINE: "strictOffline",
   NETCONFORM_KUBECONFIG: "kubeconfig",
   NETCONFORM_BUNDLES: "bundles",
+  NETCONFORM_MIRROR_DATA: "mirrorDataDir",
   NETCONFORM_RUN_ID: "runId",
   NETCONFORM_ARTIFACTS: "artifactsDir",
   NETCONFORM_KEEP_RUNS: "keepRuns",

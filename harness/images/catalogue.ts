@@ -95,8 +95,21 @@ export const BundleEntry = z.object({
 export type BundleEntry = z.infer<typeof BundleEntry>;
 export type BundleManifest = z.infer<typeof BundleManifest>;
 
+/** The kind node image of one Kubernetes minor version: the published one (by digest) and the forge's, if any. */
+export const NodeImageEntry = z
+  .object({
+    kubernetes: z.string().regex(/^1\.\d+$/, 'a Kubernetes minor version such as "1.34"'),
+    kindest: imageRef.refine((r) => /^docker\.io\/kindest\/node:v1\.\d+\.\d+@sha256:[0-9a-f]{64}$/.test(r), "docker.io/kindest/node:v1.X.Y@sha256:<64 hex>, pinned by digest"),
+    forge: name.nullable(),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if (!e.kindest.includes(`:v${e.kubernetes}.`)) ctx.addIssue({ code: "custom", path: ["kindest"], message: `${e.kindest} is not a v${e.kubernetes}.x image` });
+  });
+export type NodeImageEntry = z.infer<typeof NodeImageEntry>;
+
 export const Catalogue = z
-  .object({ images: z.array(ImageEntry), manifests: z.array(ManifestEntry).default([]), bundles: z.array(BundleEntry).default([]) })
+  .object({ images: z.array(ImageEntry), manifests: z.array(ManifestEntry).default([]), bundles: z.array(BundleEntry).default([]), nodeImages: z.array(NodeImageEntry).default([]) })
   .superRefine((c, ctx) => {
     const names = new Set<string>();
     for (const [i, img] of c.images.entries()) {
@@ -117,6 +130,12 @@ export const Catalogue = z
         for (const to of Object.values(m.images))
           if (!b.images.some((x) => x.ref === to)) ctx.addIssue({ code: "custom", path: ["bundles", i, "manifests", j, "images"], message: `${m.name} is rendered with ${to}, which bundle ${b.name} does not carry` });
       }
+      }
+    const versions = new Set<string>();
+    for (const [i, n] of c.nodeImages.entries()) {
+      if (versions.has(n.kubernetes)) ctx.addIssue({ code: "custom", path: ["nodeImages", i, "kubernetes"], message: `duplicate Kubernetes version ${n.kubernetes}` });
+      versions.add(n.kubernetes);
+      if (n.forge && !names.has(n.forge)) ctx.addIssue({ code: "custom", path: ["nodeImages", i, "forge"], message: `unknown catalogue image ${n.forge}` });
     }
   });
 export type Catalogue = z.infer<typeof Catalogue>;

@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { LABEL_KEEP, LABEL_ROLE, createNetwork, createVolume, inspectContainer, inspectNetwork, removeContainer, removeNetwork, runContainer } from "../adapters/docker.ts";
+import { join, resolve } from "node:path";
+import { LABEL_KEEP, LABEL_ROLE, createNetwork, createVolume, dockerode, inspectContainer, inspectNetwork, removeContainer, removeNetwork, runContainer } from "../adapters/docker.ts";
 import { HostExecutor } from "../exec/host.ts";
 import type { Executor } from "../exec/types.ts";
 import { ensureImage } from "../images/forge-lib.ts";
 import { log } from "../log.ts";
 import type { Run } from "../run.ts";
-import { DEFAULT_UPSTREAMS, mirrorName, renderHostsToml, renderLocalRegistryHosting, splitRef } from "./render.ts";
+import { DEFAULT_UPSTREAMS, mirrorName, renderHostsToml, renderLocalRegistryHosting, splitRef, upstreamServer } from "./render.ts";
 
 /**
  * Mirror registries: one registry container per upstream host on the cluster's docker network,
@@ -33,6 +33,8 @@ export interface Mirrors {
   strict: boolean;
   byHost: Map<string, Mirror>;
 }
+/** label on a mirror container: the upstream URL it proxies, or "none" (a plain registry filled by pushes) */
+export const LABEL_PROXY = "io.netconform.mirror-proxy";
 
 export const LOCAL_REGISTRY = "local";
 /**
@@ -47,10 +49,31 @@ export function isLocalRef(ref: string): boolean {
   return splitRef(ref).host === LOCAL_REGISTRY_HOST;
 }
 
+/**
+ * Pull-through (proxy) mode: with strictOffline=false and imageSource "mirror", each upstream's
+ * mirror runs as a pull-through cache of that upstream (distribution's `proxy.remoteurl`, set
+ * through its REGISTRY_PROXY_REMOTEURL environment override): the first pull of a blob fetches it
+ * from the upstream and stores it in the mirror's data volume, every later pull is served from
+ * there. Strict offline (the default) never proxies: the mirrors are plain registries filled by the
+ * forge. `o.proxy` overrides the choice (a function from upstream host to the URL to proxy, or
+ * undefined for none); the local registry is never a proxy.
+ */
+export function pullThroughRemotes(config: { strictOffline: boolean; imageSource: string }): ((host: string) => string | undefined) | undefined {
+  return !config.strictOffline && config.imageSource === "mirror" ? (host) => upstreamServer(host) : undefined;
+}
+
 export async function ensureMirrors(
   run: Run,
-  o: { network: string; hosts?: string[]; prefix?: string; createNetwork?: boolean; scope?: "shared" | "run" } = { network: "kind" },
+  o: {
+    network: string;
+    hosts?: string[];
+    prefix?: string;
+    createNetwork?: boolean;
+    scope?: "shared" | "run";
+    proxy?: ((host: string) => string | undefined) | undefined;
+  } = { network: "kind" },
 ): Promise<Mirrors> {
+  const proxyOf = "proxy" in o ? o.proxy : pullThroughRemotes(run.config);
   const shared = (o.scope ?? "shared") === "shared";
   const labels = (role: string, extra: Record<string, string> = {}) =>
     shared ? { [LABEL_ROLE]: role, [LABEL_KEEP]: "true", "io.netconform.created-by": run.id, ...extra } : run.labels(role, extra);
@@ -64,23 +87,36 @@ export async function ensureMirrors(
   const byHost = new Map<string, Mirror>();
   for (const host of hosts) {
     const container = `${o.prefix ?? ""}${mirrorName(host)}`;
+    const remote = host === LOCAL_REGISTRY ? undefined : proxyOf?.(host);
     let info = await inspectContainer(container);
+    if (info && info.state === "running") {
+      const has = (await (await dockerode()).getContainer(container).inspect()).Config.Labels?.[LABEL_PROXY] ?? "none";
+      if (has !== (remote ?? "none"))
+        throw new Error(
+          `mirror ${container} runs ${has === "none" ? "as a plain registry" : `as a pull-through cache of ${has}`}, but this run wants ${remote ? `a pull-through cache of ${remote} (strictOffline=false, imageSource=mirror)` : "a plain registry (strict offline)"}; ` +
+            `remove the mirrors (npm run clean -- --all; their data volumes stay) or run with the same settings`,
+        );
+    }
     if (info && info.state !== "running") {
       await removeContainer(container);
       info = undefined;
     }
     if (!info) {
-      // shared: the data volume is a cache kept across runs on purpose (not labelled with a run);
+      // shared: the data volume is a cache kept across runs on purpose (not labelled with a run), or
+      // with mirrorDataDir set (CI) a host directory instead, which a CI cache can save and restore;
       // run scope: labelled with the run and removed by its teardown, after the container (LIFO)
-      if (shared) await createVolume(`${container}-data`, { [LABEL_ROLE]: "mirror-data", [LABEL_KEEP]: "true", "io.netconform.created-by": run.id });
+      const dataDir = shared && run.config.mirrorDataDir ? resolve(run.config.mirrorDataDir, container) : undefined;
+      if (dataDir) mkdirSync(dataDir, { recursive: true });
+      else if (shared) await createVolume(`${container}-data`, { [LABEL_ROLE]: "mirror-data", [LABEL_KEEP]: "true", "io.netconform.created-by": run.id });
       else await run.volume(`${container}-data`, "mirror-data");
       info = await runContainer({
         name: container,
         image,
-        labels: labels("mirror", { "io.netconform.mirror-of": host }),
+        labels: labels("mirror", { "io.netconform.mirror-of": host, [LABEL_PROXY]: remote ?? "none" }),
+        ...(remote ? { env: { REGISTRY_PROXY_REMOTEURL: remote } } : {}),
         network: { name: o.network },
         publishLoopback: { 5000: 0 },
-        volumes: [{ name: `${container}-data`, target: "/var/lib/registry" }],
+        ...(dataDir ? { binds: [`${dataDir}:/var/lib/registry`] } : { volumes: [{ name: `${container}-data`, target: "/var/lib/registry" }] }),
       });
       if (!shared) run.defer(`mirror ${container}`, () => removeContainer(container));
     } else if (!info.ips[o.network]) {
@@ -152,4 +188,24 @@ export async function pushImage(localTag: string, upstreamRef: string, mirrors: 
   if (r.status !== 200) throw new Error(`pushImage: ${upstreamRef} is not in mirror ${m.container} after the push (HTTP ${r.status})`);
   log.info(`pushed ${localTag} as ${upstreamRef} into ${m.container}`);
   return r.headers.get("docker-content-digest") ?? "";
+}
+
+/**
+ * Pull an image (by tag or digest) into this machine's docker through the mirror of its upstream
+ * host, e.g. the kind node image through the docker.io mirror when the mirrors are pull-through
+ * caches, and tag it `localTag`. Docker reaches the mirror on 127.0.0.1, which it allows over
+ * plain HTTP. Returns localTag.
+ */
+export async function pullThroughMirror(ref: string, localTag: string, mirrors: Mirrors, exec: Executor = new HostExecutor(), timeoutMs = 900_000): Promise<string> {
+  const at = ref.indexOf("@");
+  const { host, path, tag } = splitRef(at >= 0 ? ref.slice(0, at) : ref);
+  const m = mirrors.byHost.get(host);
+  if (!m) throw new Error(`pullThroughMirror: no mirror for ${host} (mirrored: ${[...mirrors.byHost.keys()].join(", ")})`);
+  const viaMirror = `${m.fromHost}/${path}${at >= 0 ? ref.slice(at) : `:${tag}`}`;
+  const r = await exec.run(["docker", "pull", "-q", viaMirror], { timeoutMs, allowFailure: true });
+  if (r.exitCode !== 0) throw new Error(`pulling ${ref} through mirror ${m.container} (${viaMirror}) failed: ${(r.stderr || r.stdout).trim()}`);
+  await exec.run(["docker", "tag", viaMirror, localTag]);
+  if (at < 0) await exec.run(["docker", "rmi", viaMirror], { allowFailure: true });
+  log.info(`pulled ${ref} through ${m.container} as ${localTag}`);
+  return localTag;
 }

@@ -32,8 +32,13 @@ describe("cluster", () => {
     const cm = await s.kube.core.readNamespacedConfigMap({ namespace: "kube-system", name: "kube-proxy" });
     expect(cm.data?.["config.conf"]).toMatch(new RegExp(`mode: "?${s.run.config.kubeProxyMode}"?`));
     await waitForDeploymentReady(s.kube, "kube-system", "coredns", { config: s.run.config });
-    // the node image's CNI (nodenet, see harness/images/NODE.md) runs on every node of a forged cluster
-    if (!existing) await waitForDaemonSetReady(s.kube, "kube-system", "nodenet", { config: s.run.config });
+    // the node image's CNI runs on every node: nodenet in a forged image (see harness/images/NODE.md),
+    // kindnet in kind's published images (the nightly's pull-through cells)
+    if (!existing) {
+      const cni = (await s.kube.apps.listNamespacedDaemonSet({ namespace: "kube-system" })).items.map((d) => d.metadata!.name!).filter((n) => n === "nodenet" || n === "kindnet");
+      expect(cni, "the node image's CNI DaemonSet (nodenet or kindnet) in kube-system").toHaveLength(1);
+      await waitForDaemonSetReady(s.kube, "kube-system", cni[0]!, { config: s.run.config });
+    }
   });
 
   it("HARN-01 the topology's per-node labels and taints reach the nodes", async (ctx) => {
@@ -49,7 +54,7 @@ describe("cluster", () => {
     expect(w1.spec?.taints ?? []).toEqual([]);
   });
 
-  it("HARN-02 containerd in every node reads hosts.toml whose server is the mirror (strict, no upstream)", async (ctx) => {
+  it("HARN-02 containerd in every node reads hosts.toml naming the mirror (strict: the mirror is the server, no upstream)", async (ctx) => {
     await behaviour("HARN-02", "L");
     if (existing) return ctx.skip(EXISTING);
     for (const n of s.cluster.nodes) {
@@ -59,8 +64,15 @@ describe("cluster", () => {
       // containerd prints an empty [..registry.mirrors] table by default; no mirror may be configured in it
       expect(dump.stdout).not.toMatch(/registry\.mirrors\."/);
       const hosts = await node.run(["cat", "/etc/containerd/certs.d/registry.k8s.io/hosts.toml"]);
-      expect(hosts.stdout).toContain(`server = "${s.mirrors.byHost.get("registry.k8s.io")!.fromNodes}"`);
-      expect(hosts.stdout).not.toContain("https://registry.k8s.io");
+      const mirror = s.mirrors.byHost.get("registry.k8s.io")!.fromNodes;
+      expect(hosts.stdout).toContain(`[host."${mirror}"]`);
+      if (s.mirrors.strict) {
+        expect(hosts.stdout).toContain(`server = "${mirror}"`);
+        expect(hosts.stdout).not.toContain("https://registry.k8s.io");
+      } else {
+        // pull-through (strictOffline=false): the mirror fetches from the upstream; containerd tries it first
+        expect(hosts.stdout).toContain('server = "https://registry.k8s.io"');
+      }
     }
     const cm = await s.kube.core.readNamespacedConfigMap({ namespace: "kube-public", name: "local-registry-hosting" });
     expect(cm.data?.["localRegistryHosting.v1"]).toMatch(/host: 127\.0\.0\.1:\d+/);
