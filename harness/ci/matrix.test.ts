@@ -21,7 +21,10 @@ describe("ci/matrix (.ci/matrix.yaml)", () => {
     expect(findCell(m, "cluster-v1.34-iptables").kernel).toEqual([]);
     expect(m.excluded.map((x) => x.cell)).toContain("metallb-v1.34-ipvs");
     expect(m.excluded.every((x) => x.reason.length > 10)).toBe(true);
-    expect(m.cells.length + m.excluded.length).toBe(2 * 3 * 2);
+    expect(m.excluded.map((x) => x.cell)).toEqual(expect.arrayContaining(["ipsec-v1.34-ipvs", "nvipam-v1.33-nftables", "nvipam-v1.34-ipvs"]));
+    expect(ids).toEqual(expect.arrayContaining(["services-v1.34-ipvs", "ipsec-v1.33-nftables", "nvipam-v1.34-iptables"]));
+    // versions × modes × families (cluster, metallb, services, ipsec, nvipam)
+    expect(m.cells.length + m.excluded.length).toBe(2 * 3 * 5);
   });
 
   it("every version has a kindest/node pinned by digest in the catalogue", () => {
@@ -39,7 +42,7 @@ describe("ci/matrix (.ci/matrix.yaml)", () => {
     const m = expandMatrix(loadMatrix(), { families: ["cluster"], kubernetes: ["1.34"], proxyModes: ["iptables", "nftables"] });
     expect(m.cells.map((c) => c.cell)).toEqual(["cluster-v1.34-iptables", "cluster-v1.34-nftables"]);
     expect(() => expandMatrix(loadMatrix(), { proxyModes: ["ebpf"] })).toThrow(/proxy modes: unknown "ebpf"; allowed: iptables, nftables, ipvs/);
-    expect(() => expandMatrix(loadMatrix(), { families: ["nope"] })).toThrow(/families: unknown "nope"; allowed: cluster, metallb/);
+    expect(() => expandMatrix(loadMatrix(), { families: ["nope"] })).toThrow(/families: unknown "nope"; allowed: cluster, metallb, services, ipsec, nvipam/);
   });
 
   it("findCell names the cells, and says why an excluded one is excluded", () => {
@@ -53,7 +56,7 @@ describe("ci/matrix (.ci/matrix.yaml)", () => {
     ["an unknown kernel feature", (s: string) => s.replace("kernel: [IP_VS]", "kernel: [IP_FOO]"), /proxyModes\.ipvs\.kernel\.0: must be one of .*"IP_VS"/],
     ["a version without a pinned node image", (s: string) => s.replace('["1.34", "1.33"]', '["1.34", "1.99"]'), /kubernetes\.1: "1\.99" has no node image pinned .*allowed: 1\.34, 1\.33/],
     ["a malformed version", (s: string) => s.replace('"1.33"', '"v1.33"'), /kubernetes\.1: a Kubernetes minor version/],
-    ["an exclusion of an unknown family", (s: string) => s.replace("  - family: metallb", "  - family: metalb"), /exclude\.0\.family: "metalb" is not a family; allowed: cluster, metallb/],
+    ["an exclusion of an unknown family", (s: string) => s.replace("  - family: metallb", "  - family: metalb"), /exclude\.0\.family: "metalb" is not a family; allowed: cluster, metallb, services, ipsec, nvipam/],
     ["an exclusion without a reason", (s: string) => s.replace(/    reason: .*\n/, ""), /exclude\.0\.reason/],
     ["an unknown field", (s: string) => `${s}\nnightly: true\n`, /nightly: unknown field; allowed: kubernetes, proxyModes, families, exclude/],
     ["a family timeout out of range", (s: string) => s.replace("timeoutMinutes: 30", "timeoutMinutes: 1"), /families\.cluster\.timeoutMinutes/],
