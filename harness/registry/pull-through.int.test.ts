@@ -96,7 +96,7 @@ async function newCluster(name: string): Promise<Cluster> {
   entry.cluster = await ensureCluster(run, { topology: resolveTopology("single"), nodeImage, kubeadmApi: KIND_KUBEADM_API, mirrors });
   return entry.cluster;
 }
-const crictlPull = (c: Cluster, ref: string) => c.node(c.nodes[0]!).run(["crictl", "pull", ref], { allowFailure: true, timeoutMs: 300_000 });
+const crictlPull = (c: Cluster, ref: string) => c.node(c.nodes[0]!).run(["crictl", "--timeout", "120s", "pull", ref], { allowFailure: true, timeoutMs: 300_000 });
 
 describe("HARN-02 pull-through mirrors (double: a local registry container stands in for each upstream registry)", () => {
   beforeAll(async () => {
@@ -173,7 +173,7 @@ describe("HARN-02 pull-through mirrors (double: a local registry container stand
     expect(await manifestDigests("registry.k8s.io", "e2e-test-images/netconform-uncached", "1")).toHaveLength(2);
     for (const h of HOSTS) await containerAction(upstreams.byHost.get(h)!.container, "stop");
     const agnhost = IMAGES[0]!.ref;
-    await b.node(b.nodes[0]!).run(["crictl", "rmi", agnhost]);
+    await b.node(b.nodes[0]!).run(["crictl", "--timeout", "60s", "rmi", agnhost], { timeoutMs: 90_000 });
     const cached = await crictlPull(b, agnhost);
     expect(cached.exitCode, cached.stderr).toBe(0);
     const uncached = await crictlPull(b, UNCACHED);

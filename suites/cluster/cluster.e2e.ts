@@ -84,7 +84,7 @@ describe("cluster", () => {
     // answer the "pulled" question); on a harness cluster also from no agnhost on the nodes, so the
     // pull below is a real one (a cluster given by kubeconfig had the image loaded: nothing to prove)
     await deleteNamespace(s.kube, NS, s.run.config);
-    if (!existing) for (const n of s.cluster.nodes) await s.cluster.node(n).run(["crictl", "rmi", s.image("agnhost")], { allowFailure: true });
+    if (!existing) for (const n of s.cluster.nodes) await s.cluster.node(n).run(["crictl", "--timeout", "60s", "rmi", s.image("agnhost")], { allowFailure: true, timeoutMs: 90_000 });
     await apply(s.kube, renderManifest("netexec", { NAMESPACE: NS, NAME: "backend", REPLICAS: 2, IMAGE: s.image("agnhost"), PULL_POLICY: existing ? "IfNotPresent" : "Always" }));
     // on a cluster given by kubeconfig the cluster stays: its namespace goes with the run
     if (existing) s.run.defer(`namespace ${NS}`, async () => void (await s.kube.core.deleteNamespace({ name: NS })));

@@ -73,7 +73,7 @@ describe(`services ${M}`, () => {
     if (!enabled) return;
     if (s.kubeProxyMode !== MODE) throw new Error(`the cluster runs kube-proxy in ${s.kubeProxyMode} mode, the suite was set up for ${MODE}`);
     await deleteNamespace(s.kube, NS); // a kept cluster may still hold an interrupted run's namespace
-    await apply(s.kube, renderManifest("netexec", { NAMESPACE: NS, NAME: APP, REPLICAS: 3, IMAGE: s.image("agnhost") }));
+    await apply(s.kube, renderManifest("netexec", { NAMESPACE: NS, NAME: APP, REPLICAS: 3, IMAGE: s.image("agnhost"), PULL_POLICY: "IfNotPresent" }));
     await apply(s.kube, renderManifest("svc-clients", { NAMESPACE: NS, IMAGE: s.image("agnhost") }));
     await apply(s.kube, renderManifest("svc-nodeport", { NAMESPACE: NS, APP }));
     ext = await s.world.host({ name: "svc-client", role: "client", networks: [{ network: "kind" }] });
@@ -173,7 +173,7 @@ describe(`services ${M}`, () => {
   }
 
   async function scale(n: number): Promise<void> {
-    await apply(s.kube, renderManifest("netexec", { NAMESPACE: NS, NAME: APP, REPLICAS: n, IMAGE: s.image("agnhost") }));
+    await apply(s.kube, renderManifest("netexec", { NAMESPACE: NS, NAME: APP, REPLICAS: n, IMAGE: s.image("agnhost"), PULL_POLICY: "IfNotPresent" }));
     await waitForDeploymentReady(s.kube, NS, APP, { config: s.run.config });
     await waitForEndpoints(s.kube, NS, APP, n, { config: s.run.config });
   }
