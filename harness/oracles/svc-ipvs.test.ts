@@ -16,7 +16,7 @@ const hostnames = { clusterIP: "10.0.1.175", port: 80 } as const;
 const ep3 = ["10.244.0.5:9376", "10.244.0.6:9376", "10.244.0.7:9376"];
 
 describe("SVC-02 [ipvs] virtual service and real servers", () => {
-  it("passes on the kubernetes.io Debug Services listing: 3 Masq real servers of weight 1, scheduler rr named", async () => {
+  it("SVC-02 passes on the kubernetes.io Debug Services listing: 3 Masq real servers of weight 1, scheduler rr named", async () => {
     await behaviour("SVC-02", "R");
     const v = svc02Ipvs({ table: table("SVC-02", "pass", "debug-service-3ep.ipvsadm"), ...hostnames, endpoints: [...ep3].reverse() });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -24,7 +24,7 @@ describe("SVC-02 [ipvs] virtual service and real servers", () => {
     expect(v.measurements).toEqual({ endpoints: 3, scheduler: "rr", draining: 0 });
   });
 
-  it("passes on the README's kube-dns (TCP and UDP) and kubernetes (persistent) services, one endpoint each", async () => {
+  it("SVC-02 passes on the README's kube-dns (TCP and UDP) and kubernetes (persistent) services, one endpoint each", async () => {
     await behaviour("SVC-02", "R");
     const t = table("SVC-02", "pass", "readme-kube-dns.ipvsadm");
     for (const proto of ["tcp", "udp"] as const) {
@@ -37,7 +37,7 @@ describe("SVC-02 [ipvs] virtual service and real servers", () => {
     expect(k.reasons[0]).toMatch(/scheduler rr \(kube-proxy's default\), persistent 10800 s \(sessionAffinity ClientIP\)/);
   });
 
-  it("zero endpoints: the virtual service kept with no real server is green; absent, or with a serving real server, red", async () => {
+  it("SVC-02 zero endpoints: the virtual service kept with no real server is green; absent, or with a serving real server, red", async () => {
     await behaviour("SVC-02", "R");
     const t = table("SVC-02", "pass", "readme-1.9-no-endpoints.ipvsadm");
     const v = svc02Ipvs({ table: t, clusterIP: "10.0.0.10", port: 53, endpoints: [] });
@@ -51,7 +51,7 @@ describe("SVC-02 [ipvs] virtual service and real servers", () => {
     expect(serving.reasons).toEqual(["TCP 10.0.0.10:53: real server 172.17.0.2:53 (weight 1) is not an endpoint of the service"]);
   });
 
-  it("negative control: a missing real server turns it red, naming the endpoint", async () => {
+  it("SVC-02 negative control: a missing real server turns it red, naming the endpoint", async () => {
     await behaviour("SVC-02", "R");
     const t = edited("SVC-02", "pass", "debug-service-3ep.ipvsadm", (l) => l.filter((x) => !x.includes("10.244.0.6:9376")));
     const v = svc02Ipvs({ table: t, ...hostnames, endpoints: ep3 });
@@ -59,7 +59,7 @@ describe("SVC-02 [ipvs] virtual service and real servers", () => {
     expect(v.reasons).toEqual(["TCP 10.0.1.175:80: endpoint 10.244.0.6:9376 is not a real server: it never gets a connection"]);
   });
 
-  it("negative control: an extra real server (or the live table judged against a wrong endpoint list) turns it red", async () => {
+  it("SVC-02 negative control: an extra real server (or the live table judged against a wrong endpoint list) turns it red", async () => {
     await behaviour("SVC-02", "R");
     const t = table("SVC-02", "pass", "debug-service-3ep.ipvsadm");
     const v = svc02Ipvs({ table: t, ...hostnames, endpoints: ep3.slice(0, 2) });
@@ -72,7 +72,7 @@ describe("SVC-02 [ipvs] virtual service and real servers", () => {
     expect(w.reasons.join("\n")).toMatch(/real server 10\.244\.0\.5:9376 \(weight 1\) is not an endpoint/);
   });
 
-  it("negative control: unequal weights turn it red, listing every weight", async () => {
+  it("SVC-02 negative control: unequal weights turn it red, listing every weight", async () => {
     await behaviour("SVC-02", "R");
     const t = edited("SVC-02", "pass", "debug-service-3ep.ipvsadm", (l) => l.map((x) => (x.includes("10.244.0.7:9376") ? x.replace("Masq    1", "Masq    2") : x)));
     const v = svc02Ipvs({ table: t, ...hostnames, endpoints: ep3 });
@@ -80,7 +80,7 @@ describe("SVC-02 [ipvs] virtual service and real servers", () => {
     expect(v.reasons).toEqual(["TCP 10.0.1.175:80: real servers have unequal weights (10.244.0.5:9376 1, 10.244.0.6:9376 1, 10.244.0.7:9376 2): new connections are not shared equally, expected the same weight for every endpoint (kube-proxy writes 1)"]);
   });
 
-  it("negative control: a wrong port turns it red, naming what is at the ClusterIP instead", async () => {
+  it("SVC-02 negative control: a wrong port turns it red, naming what is at the ClusterIP instead", async () => {
     await behaviour("SVC-02", "R");
     const t = table("SVC-02", "pass", "debug-service-3ep.ipvsadm");
     const v = svc02Ipvs({ table: t, clusterIP: "10.0.1.175", port: 8080, endpoints: ep3 });
@@ -91,7 +91,7 @@ describe("SVC-02 [ipvs] virtual service and real servers", () => {
     expect(udp.reasons[0]).toMatch(/no UDP virtual service at the ClusterIP: expected 10\.0\.1\.175:80/);
   });
 
-  it("negative control: a real server forwarding by Route, and an endpoint of weight 0, turn it red", async () => {
+  it("SVC-02 negative control: a real server forwarding by Route, and an endpoint of weight 0, turn it red", async () => {
     await behaviour("SVC-02", "R");
     const route = edited("SVC-02", "pass", "debug-service-3ep.ipvsadm", (l) => l.map((x) => (x.includes("10.244.0.5:9376") ? x.replace("Masq ", "Route") : x)));
     const r = svc02Ipvs({ table: route, ...hostnames, endpoints: ep3 });
@@ -103,7 +103,7 @@ describe("SVC-02 [ipvs] virtual service and real servers", () => {
     expect(z.reasons).toEqual(["TCP 10.0.1.175:80: real server 10.244.0.5:9376 has weight 0: IPVS sends it no new connection, as kube-proxy does for a terminating endpoint"]);
   });
 
-  it("a removed endpoint left at weight 0 (kube-proxy's graceful termination) is named as draining, red only with strict", async () => {
+  it("SVC-02 a removed endpoint left at weight 0 (kube-proxy's graceful termination) is named as draining, red only with strict", async () => {
     await behaviour("SVC-02", "R");
     const t = edited("SVC-02", "pass", "debug-service-3ep.ipvsadm", (l) => l.map((x) => (x.includes("10.244.0.7:9376") ? "  -> 10.244.0.7:9376               Masq    0      0          3" : x)));
     const v = svc02Ipvs({ table: t, ...hostnames, endpoints: ep3.slice(0, 2) });
@@ -115,7 +115,7 @@ describe("SVC-02 [ipvs] virtual service and real servers", () => {
     expect(s.reasons).toEqual(["TCP 10.0.1.175:80: real server 10.244.0.7:9376 (weight 0) is not an endpoint of the service (weight 0: draining, refused with strict)"]);
   });
 
-  it("another scheduler passes and is named; a duplicated real server (a table not from the parser) is red", async () => {
+  it("SVC-02 another scheduler passes and is named; a duplicated real server (a table not from the parser) is red", async () => {
     await behaviour("SVC-02", "R");
     const t = edited("SVC-02", "pass", "debug-service-3ep.ipvsadm", (l) => l.map((x) => x.replace("80 rr", "80 lc")));
     const v = svc02Ipvs({ table: t, ...hostnames, endpoints: ep3 });
@@ -129,7 +129,7 @@ describe("SVC-02 [ipvs] virtual service and real servers", () => {
     expect(d.reasons).toEqual(["TCP 10.0.1.175:80: real server 10.244.0.5:9376 is listed 2 times"]);
   });
 
-  it("reads the kernel's /proc/net/ip_vs (hex) the same as ipvsadm -Ln", async () => {
+  it("SVC-02 reads the kernel's /proc/net/ip_vs (hex) the same as ipvsadm -Ln", async () => {
     await behaviour("SVC-02", "R");
     const t = table("SVC-03", "pass", "ipvs-worker.ip_vs");
     expect(t.source).toBe("proc");
@@ -144,7 +144,7 @@ describe("SVC-03 [ipvs] NodePort virtual services on every node address", () => 
   const cp = () => ({ table: table("SVC-03", "pass", "ipvs-control-plane.ipvsadm"), addresses: ["172.18.0.2"] });
   const worker = () => ({ table: table("SVC-03", "pass", "ipvs-worker.ip_vs"), addresses: ["172.18.0.3"] });
 
-  it("passes on a control plane (ipvsadm -Ln) and a worker (/proc/net/ip_vs), ClusterIP included", async () => {
+  it("SVC-03 passes on a control plane (ipvsadm -Ln) and a worker (/proc/net/ip_vs), ClusterIP included", async () => {
     await behaviour("SVC-03", "R");
     const v = svc03Ipvs({ nodes: { "kind-control-plane": cp(), "kind-worker": worker() }, nodePort: 31380, endpoints: eps, clusterIP: "10.96.201.7", port: 80 });
     expect(v.ok, formatVerdict(v)).toBe(true);
@@ -155,21 +155,21 @@ describe("SVC-03 [ipvs] NodePort virtual services on every node address", () => 
     ]);
   });
 
-  it("negative control: a node lacking its NodePort virtual service turns it red, naming node and address", async () => {
+  it("SVC-03 negative control: a node lacking its NodePort virtual service turns it red, naming node and address", async () => {
     await behaviour("SVC-03", "R");
     const v = svc03Ipvs({ nodes: { "kind-control-plane": cp(), "kind-worker": { table: table("SVC-03", "fail", "ipvs-worker-no-nodeport.ip_vs"), addresses: ["172.18.0.3"] } }, nodePort: 31380, endpoints: eps });
     expect(v.ok).toBe(false);
     expect(v.reasons).toEqual(["kind-worker: no TCP virtual service at the node address 172.18.0.3 and NodePort 31380: expected 172.18.0.3:31380 (nothing at 172.18.0.3; 5 virtual service(s) in all)"]);
   });
 
-  it("negative control: an address of the node without the NodePort (the worker's address asked on the control plane) is red", async () => {
+  it("SVC-03 negative control: an address of the node without the NodePort (the worker's address asked on the control plane) is red", async () => {
     await behaviour("SVC-03", "R");
     const v = svc03Ipvs({ nodes: { "kind-control-plane": { ...cp(), addresses: ["172.18.0.2", "172.18.0.3"] } }, nodePort: 31380, endpoints: eps });
     expect(v.ok).toBe(false);
     expect(v.reasons).toEqual(["kind-control-plane: no TCP virtual service at the node address 172.18.0.3 and NodePort 31380: expected 172.18.0.3:31380 (nothing at 172.18.0.3; 6 virtual service(s) in all)"]);
   });
 
-  it("negative control: another NodePort on every node, and another ClusterIP, turn it red (what suites/services' control does)", async () => {
+  it("SVC-03 negative control: another NodePort on every node, and another ClusterIP, turn it red (what suites/services' control does)", async () => {
     await behaviour("SVC-03", "R");
     const nodes = { "kind-control-plane": cp(), "kind-worker": worker() };
     const p = svc03Ipvs({ nodes, nodePort: 31381, endpoints: eps });
@@ -181,7 +181,7 @@ describe("SVC-03 [ipvs] NodePort virtual services on every node address", () => 
     expect(c.reasons.join("\n")).toMatch(/kind-worker: no TCP virtual service at the ClusterIP: expected 192\.0\.2\.1:80/);
   });
 
-  it("negative control: wrong real servers behind one node's NodePort (missing, extra, unequal weight) are red, naming node and address", async () => {
+  it("SVC-03 negative control: wrong real servers behind one node's NodePort (missing, extra, unequal weight) are red, naming node and address", async () => {
     await behaviour("SVC-03", "R");
     const cpText = text("SVC-03", "pass", "ipvs-control-plane.ipvsadm").split("\n");
     const np = cpText.findIndex((l) => l.startsWith("TCP  172.18.0.2:31380"));
@@ -196,7 +196,7 @@ describe("SVC-03 [ipvs] NodePort virtual services on every node address", () => 
     ]);
   });
 
-  it("no node, or a node without an address, is red", async () => {
+  it("SVC-03 no node, or a node without an address, is red", async () => {
     await behaviour("SVC-03", "R");
     expect(svc03Ipvs({ nodes: {}, nodePort: 31380, endpoints: eps }).reasons).toEqual(["no node evidence given"]);
     const v = svc03Ipvs({ nodes: { "kind-worker": { ...worker(), addresses: [] } }, nodePort: 31380, endpoints: eps });
