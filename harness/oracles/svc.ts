@@ -5,7 +5,8 @@
 import { ParseError } from "../evidence/parse-error.ts";
 import { parseResolvConf } from "../evidence/parsers/dns.ts";
 import { comment, dport, moduleOptions, probability, serviceRules, targetOption, type IptablesSave, type IptRule, type IptTable } from "../evidence/parsers/iptables-save.ts";
-import { isIpAddress, splitHostPort } from "../evidence/parsers/common.ts";
+import { canonicalHostPort, canonicalIp, hostPort, isIpAddress, splitHostPort } from "../evidence/parsers/common.ts";
+import type { IpvsService, IpvsTable } from "../evidence/parsers/ipvsadm.ts";
 import { mapLookup, ruleMatches, ruleVerdict, vmapUsers, type NftRule, type NftStmt, type NftTable } from "../evidence/parsers/nft.ts";
 import { verdict, type Verdict } from "./verdict.ts";
 
@@ -587,6 +588,158 @@ export function svc03Nft(input: Svc03NftInput): Verdict {
     r ? [`on ${names.join(", ")}: service-nodeports ${proto} . ${input.nodePort} → ${r.ext} (jump mark-for-masquerade, then goto ${r.svc}); ClusterIP ${r.clusterIP} → ${r.svc}; endpoints ${r.endpoints.join(", ")}`] : [],
     { nodes: names.length },
   );
+}
+
+// =============================================================================================
+// SVC-02/03 in kube-proxy's ipvs mode: one IPVS virtual service per ClusterIP:port (and per node
+// address:NodePort), its real servers the endpoints, NAT forwarding ("Masq"), equal weights.
+//
+//   TCP  10.0.1.175:80 rr
+//     -> 10.244.0.5:9376               Masq    1      0          0
+//
+// (kubernetes pkg/proxy/ipvs/README.md, "Check IPVS proxy rules"; the kubernetes.io task "Debug
+// Services", "IPVS mode".) Equal weights are the ipvs analogue of the iptables 1/n probabilities:
+// with kube-proxy's default scheduler rr every real server takes every n-th new connection, and any
+// other scheduler (--ipvs-scheduler) still shares by weight. kube-proxy's graceful termination sets
+// a removed endpoint's weight to 0 and deletes the real server once its connections are gone
+// (ActiveConn and InActConn 0; an IPVS TCP entry lingers up to 2 minutes in TIME_WAIT): such a
+// draining real server takes no new connection, so it is named but not a failure unless `strict`.
+// Masquerading (KUBE-POSTROUTING, ipsets) stays in iptables and is not judged here.
+
+export interface Svc02IpvsInput {
+  /** parseIpvsadm of `ipvsadm -Ln` or /proc/net/ip_vs on one node */
+  table: IpvsTable;
+  clusterIP: string;
+  port: number;
+  proto?: "tcp" | "udp" | "sctp";
+  /**
+   * the service's ready endpoints, "podIP:targetPort". An empty list means the service is expected
+   * to have no ready endpoint: kube-proxy keeps the virtual service with no real server (the
+   * README's first ipvsadm example lists kube-dns that way), so the verdict is green when the
+   * virtual service exists and has no real server taking new connections, red when it is absent.
+   */
+  endpoints: string[];
+  /** a weight-0 real server that is not an endpoint (draining) is a failure too */
+  strict?: boolean;
+}
+
+interface RealServerCheck {
+  /** "10.244.1.2:8080 (1)", per real server taking new connections */
+  serving: string[];
+  draining: string[];
+  weight?: number;
+}
+
+/** Check one virtual service's real servers against the endpoints; failures prefixed with `where`. */
+function checkRealServers(where: string, svc: IpvsService, endpoints: string[], strict: boolean, failures: string[]): RealServerCheck {
+  const want = new Set(endpoints.map(canonicalHostPort));
+  const counts = new Map<string, number>();
+  for (const rs of svc.realServers) counts.set(rs.key, (counts.get(rs.key) ?? 0) + 1);
+  for (const [k, c] of counts) if (c > 1) failures.push(`${where}: real server ${k} is listed ${c} times`);
+  for (const e of [...want].sort()) if (!counts.has(e)) failures.push(`${where}: endpoint ${e} is not a real server: it never gets a connection`);
+  const serving: IpvsService["realServers"] = [];
+  const draining: string[] = [];
+  for (const rs of svc.realServers) {
+    const isEndpoint = want.has(rs.key);
+    if (!isEndpoint && rs.weight === 0 && !strict) {
+      draining.push(`${rs.key} (weight 0, ${rs.activeConn} active, ${rs.inActConn} inactive connection(s))`);
+      continue;
+    }
+    if (!isEndpoint) failures.push(`${where}: real server ${rs.key} (weight ${rs.weight}) is not an endpoint of the service${rs.weight === 0 ? " (weight 0: draining, refused with strict)" : ""}`);
+    if (rs.forward !== "Masq") failures.push(`${where}: real server ${rs.key} forwards by ${rs.forward}, expected Masq (NAT: kube-proxy rewrites the destination to the pod's IP and port)`);
+    if (isEndpoint && rs.weight === 0) failures.push(`${where}: real server ${rs.key} has weight 0: IPVS sends it no new connection, as kube-proxy does for a terminating endpoint`);
+    serving.push(rs);
+  }
+  const weights = [...new Set(serving.filter((r) => r.weight > 0).map((r) => r.weight))];
+  if (weights.length > 1) {
+    failures.push(`${where}: real servers have unequal weights (${serving.map((r) => `${r.key} ${r.weight}`).join(", ")}): new connections are not shared equally, expected the same weight for every endpoint (kube-proxy writes 1)`);
+  }
+  return { serving: serving.map((r) => `${r.key} (weight ${r.weight})`), draining, ...(weights.length === 1 ? { weight: weights[0]! } : {}) };
+}
+
+/** the virtual service proto address:port, or a failure naming what is at that address instead */
+function findVirtual(where: string, table: IpvsTable, proto: string, address: string, port: number, what: string, failures: string[]): IpvsService | undefined {
+  const P = proto.toUpperCase();
+  const addr = canonicalIp(address);
+  const svc = table.services.filter((s) => s.protocol === P && s.address === addr && s.port === port);
+  if (svc.length === 1) return svc[0];
+  if (svc.length > 1) {
+    failures.push(`${where}: ${svc.length} ${P} virtual services at ${hostPort(addr, port)}; expected one`);
+    return svc[0];
+  }
+  const near = table.services.filter((s) => s.address === addr).map((s) => s.key);
+  failures.push(`${where}: no ${P} virtual service at the ${what}: expected ${hostPort(addr, port)}${near.length ? ` (at ${addr}: ${near.join(", ")})` : ` (nothing at ${addr}; ${table.services.length} virtual service(s) in all)`}`);
+  return undefined;
+}
+
+function schedulerNote(svc: IpvsService): string {
+  const s = svc.scheduler === "rr" ? "scheduler rr (kube-proxy's default)" : `scheduler ${svc.scheduler} (not kube-proxy's default rr: --ipvs-scheduler chose it)`;
+  return svc.persistent !== undefined ? `${s}, persistent ${svc.persistent} s (sessionAffinity ClientIP)` : s;
+}
+
+export function svc02Ipvs(input: Svc02IpvsInput): Verdict {
+  const id = "SVC-02";
+  const proto = input.proto ?? "tcp";
+  const failures: string[] = [];
+  const where = `${proto.toUpperCase()} ${hostPort(canonicalIp(input.clusterIP), input.port)}`;
+  const svc = findVirtual("ipvs", input.table, proto, input.clusterIP, input.port, "ClusterIP", failures);
+  if (!svc) return verdict(id, failures);
+  const c = checkRealServers(where, svc, input.endpoints, input.strict ?? false, failures);
+  const passes = [
+    input.endpoints.length === 0
+      ? `virtual service ${where} ${schedulerNote(svc)} is kept with no real server taking connections: the service has no ready endpoint`
+      : `virtual service ${where} ${schedulerNote(svc)}: real servers are exactly the ${c.serving.length} endpoint(s), forward Masq, each weight ${c.weight}: every endpoint gets 1/${c.serving.length} of new connections`,
+    ...(c.serving.length ? [`real servers: ${c.serving.join(", ")}`] : []),
+    ...(c.draining.length ? [`draining (kube-proxy's graceful termination, no new connection): ${c.draining.join(", ")}`] : []),
+  ];
+  return verdict(id, failures, passes, { endpoints: c.serving.length, scheduler: svc.scheduler, draining: c.draining.length });
+}
+
+export interface Svc03IpvsInput {
+  /** node name → its parsed ipvs table and the addresses the NodePort must answer on (its InternalIP at least) */
+  nodes: Record<string, { table: IpvsTable; addresses: string[] }>;
+  nodePort: number;
+  proto?: "tcp" | "udp" | "sctp";
+  /** the service's ready endpoints, "podIP:targetPort" */
+  endpoints: string[];
+  /** the service's ClusterIP and port, when known: each node has that virtual service with the same real servers */
+  clusterIP?: string;
+  port?: number;
+  strict?: boolean;
+}
+
+export function svc03Ipvs(input: Svc03IpvsInput): Verdict {
+  const id = "SVC-03";
+  const proto = input.proto ?? "tcp";
+  const P = proto.toUpperCase();
+  const failures: string[] = [];
+  const passes: string[] = [];
+  const names = Object.keys(input.nodes).sort();
+  if (names.length === 0) return verdict(id, ["no node evidence given"]);
+  for (const node of names) {
+    const { table, addresses } = input.nodes[node]!;
+    if (addresses.length === 0) failures.push(`${node}: no node address given to look for NodePort ${input.nodePort} on`);
+    const ok: string[] = [];
+    const f0 = failures.length;
+    for (const a of addresses) {
+      const where = `${node}: ${P} ${hostPort(canonicalIp(a), input.nodePort)}`;
+      const svc = findVirtual(node, table, proto, a, input.nodePort, `node address ${canonicalIp(a)} and NodePort ${input.nodePort}`, failures);
+      if (!svc) continue;
+      const c = checkRealServers(where, svc, input.endpoints, input.strict ?? false, failures);
+      ok.push(`${hostPort(canonicalIp(a), input.nodePort)} ${svc.scheduler}${c.draining.length ? ` (+${c.draining.length} draining)` : ""}`);
+    }
+    if (input.clusterIP !== undefined) {
+      const port = input.port ?? 80;
+      const svc = findVirtual(node, table, proto, input.clusterIP, port, "ClusterIP", failures);
+      if (svc) checkRealServers(`${node}: ${P} ${hostPort(canonicalIp(input.clusterIP), port)} (ClusterIP)`, svc, input.endpoints, input.strict ?? false, failures);
+    }
+    // the NodePort on addresses the caller did not ask about (other interfaces, 127.0.0.1): named, not judged
+    const asked = new Set(addresses.map(canonicalIp));
+    const others = table.services.filter((s) => s.protocol === P && s.port === input.nodePort && s.address !== undefined && !asked.has(s.address)).map((s) => s.address!);
+    if (failures.length === f0) passes.push(`${node}: ${P} virtual service(s) ${ok.join(", ")}${input.clusterIP !== undefined ? ` and ClusterIP ${hostPort(canonicalIp(input.clusterIP), input.port ?? 80)}` : ""}, each with exactly the endpoints as Masq real servers of equal weight${others.length ? `; NodePort ${input.nodePort} also on ${others.join(", ")}` : ""}`);
+  }
+  if (failures.length === 0) passes.unshift(`NodePort ${input.nodePort}/${proto} on every node (${names.join(", ")}), real servers ${[...input.endpoints].map(canonicalHostPort).sort().join(", ") || "none"}`);
+  return verdict(id, failures, passes, { nodes: names.length });
 }
 
 // =============================================================================================

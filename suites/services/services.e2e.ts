@@ -10,10 +10,11 @@ import { renderManifest } from "../../harness/kube/manifests.ts";
 import { type Bundle, collectEvidence, type EvidenceTarget, withEvidence } from "../../harness/evidence/collector.ts";
 import { parseGetentHosts } from "../../harness/evidence/parsers/dns.ts";
 import { parseIptablesSave } from "../../harness/evidence/parsers/iptables-save.ts";
+import { parseIpvsadm } from "../../harness/evidence/parsers/ipvsadm.ts";
 import { type NftTable, nftTable, parseNftJson, parseNftText } from "../../harness/evidence/parsers/nft.ts";
 import { etp05, etp05Nft, extChainForNodePort, nftExtChainForNodePort } from "../../harness/oracles/etp.ts";
 import { spread } from "../../harness/oracles/spread.ts";
-import { combine, svc01Clients, svc02, svc02Nft, svc03, svc03Nft, svc03Reach, svc04 } from "../../harness/oracles/svc.ts";
+import { combine, svc01Clients, svc02, svc02Ipvs, svc02Nft, svc03, svc03Ipvs, svc03Nft, svc03Reach, svc04 } from "../../harness/oracles/svc.ts";
 import { type Verdict, formatVerdict } from "../../harness/oracles/verdict.ts";
 import { gateSuite } from "../../harness/preflight/gate.ts";
 import { requireFeatures } from "../../harness/preflight/kernel.ts";
@@ -27,7 +28,8 @@ import { check, deleteNamespace, getManyDetailed, node, nodeLink } from "../meta
  * configured for (NETCONFORM_KUBE_PROXY_MODE; every test name carries it): agnhost backends behind
  * a ClusterIP and two NodePort services, an agnhost client pod on every node (the control plane
  * included) and an external client container on the kind network. Rules are read from every node
- * (iptables-save -t nat, or nft list table ip kube-proxy in text and -j JSON forms) and judged by
+ * (iptables-save -t nat, or nft list table ip kube-proxy in text and -j JSON forms, or in ipvs mode
+ * iptables-save -t nat and the kernel's /proc/net/ip_vs) and judged by
  * the pure oracles of harness/oracles/svc.ts; a failing step attaches the evidence bundle. Each id
  * has a negative control that turns its verdict red, once, on this run's live evidence.
  */
@@ -58,7 +60,7 @@ describe(`services ${M}`, () => {
   let kubeDnsIP = "";
   let podCidr = "";
   /** what SVC-02/03 measured, for their negative controls */
-  const live: { svc02?: { node: string; rules: ProxyRules; endpoints: string[]; counts: Record<string, number>; backends: string[] }; svc03?: { nodes: Record<string, ProxyRules>; nodePort: number }; etp05?: { judge: (policy: "Cluster" | "Local", localEndpoints: string[]) => Verdict; local: string[] } } = {};
+  const live: { svc02?: { node: string; rules: ProxyRules; endpoints: string[]; counts: Record<string, number>; backends: string[] }; svc03?: { nodes: Record<string, ProxyRules>; nodePort: number; endpoints: string[] }; etp05?: { judge: (policy: "Cluster" | "Local", localEndpoints: string[]) => Verdict; local: string[] } } = {};
 
   const evidence = () => (): Promise<Bundle> => {
     const targets: EvidenceTarget[] = s.cluster.nodes.map((n) => ({ executor: node(s, n), role: "node", ...(MODE === "nftables" ? { extras: ["nft" as const] } : MODE === "ipvs" ? { extras: ["ipvs" as const] } : {}) }));
@@ -90,7 +92,7 @@ describe(`services ${M}`, () => {
     await waitForEndpoints(s.kube, NS, APP, 3, { config: s.run.config });
     // Ready endpoints are not yet kube-proxy's rules on every node (measured: on a reused cluster the
     // control plane's client lost half its first connections): wait for the rules themselves
-    if (MODE !== "ipvs") await programmed(await readyEndpoints(APP), false);
+    await programmed(await readyEndpoints(APP), false);
   });
   afterAll(async () => {
     if (!enabled || !s.kube) return;
@@ -104,6 +106,8 @@ describe(`services ${M}`, () => {
     text: string;
     /** nft -j list table ip kube-proxy (nftables mode) */
     json?: string;
+    /** the kernel's /proc/net/ip_vs (ipvs mode) */
+    ipvs?: string;
   }
 
   async function proxyRules(n: string): Promise<ProxyRules> {
@@ -113,7 +117,13 @@ describe(`services ${M}`, () => {
       const json = (await ex.run(["nft", "-j", "list", "table", "ip", "kube-proxy"])).stdout;
       return { text, json };
     }
-    return { text: (await ex.run(["iptables-save", "-t", "nat"])).stdout };
+    const text = (await ex.run(["iptables-save", "-t", "nat"])).stdout;
+    // ipvs mode still uses iptables (KUBE-POSTROUTING masquerade, ipset matches), so iptables-save is
+    // kept; the virtual services are read from the kernel's /proc/net/ip_vs, because the forged kind
+    // node image has no ipvsadm (harness/images/catalogue.yaml: node-base's package list lacks it;
+    // only the toolbox image carries it). parseIpvsadm reads both forms.
+    if (MODE === "ipvs") return { text, ipvs: (await ex.run(["cat", "/proc/net/ip_vs"])).stdout };
+    return { text };
   }
 
   /** the kube-proxy table of the text form and of the JSON form */
@@ -131,8 +141,10 @@ describe(`services ${M}`, () => {
     const base = `${label}-${n}`.replace(/[^A-Za-z0-9_.-]/g, "_");
     writeFileSync(join(dir, `${base}.${MODE === "nftables" ? "nft" : "iptables-save"}`), r.text);
     if (r.json) writeFileSync(join(dir, `${base}.nft.json`), r.json);
+    if (r.ipvs !== undefined) writeFileSync(join(dir, `${base}.ip_vs`), r.ipvs);
     await attachText(`${n} ${MODE === "nftables" ? "nft list table ip kube-proxy" : "iptables-save -t nat"} (${label})`, r.text);
     if (r.json) await attachText(`${n} nft -j list table ip kube-proxy (${label})`, r.json);
+    if (r.ipvs !== undefined) await attachText(`${n} /proc/net/ip_vs (${label})`, r.ipvs);
   }
 
   /** SVC-02 on one node's rules: iptables-save, or nft text and JSON (which must agree). */
@@ -145,10 +157,12 @@ describe(`services ${M}`, () => {
         { label: "nft -j", v: svc02Nft({ table: t.json, clusterIP, port: 80, endpoints }) },
       ]);
     }
-    throw new Error(`SVC-02 live in ${MODE} mode is not written: this kernel lacks IP_VS, so it never ran here`);
+    // ipvs: the virtual service ClusterIP:80 and its real servers (never run live here: no IP_VS)
+    return svc02Ipvs({ table: parseIpvsadm(r.ipvs!), clusterIP, port: 80, endpoints });
   }
 
-  function judge03(nodes: Record<string, ProxyRules>, nodePort: number, o: { clusterIP?: string } = {}): Verdict {
+  /** SVC-03 on every node's rules; in ipvs mode the NodePort's endpoints and the nodes' InternalIPs (nodeIps) are needed too. */
+  function judge03(nodes: Record<string, ProxyRules>, nodePort: number, o: { clusterIP?: string; endpoints?: string[] } = {}): Verdict {
     const cip = o.clusterIP ?? clusterIP;
     if (MODE === "iptables") return svc03({ nodes: Object.fromEntries(Object.entries(nodes).map(([n, r]) => [n, parseIptablesSave(r.text)])), nodePort, clusterIP: cip, port: 80 });
     if (MODE === "nftables") {
@@ -158,7 +172,11 @@ describe(`services ${M}`, () => {
         { label: "nft -j", v: svc03Nft({ nodes: Object.fromEntries(t.map(([n, x]) => [n, x.json])), nodePort, clusterIP: cip, port: 80 }) },
       ]);
     }
-    throw new Error(`SVC-03 live in ${MODE} mode is not written: this kernel lacks IP_VS, so it never ran here`);
+    // ipvs: a virtual service at each node's InternalIP:nodePort (the address SVC-03's reachability
+    // check uses) and at the ClusterIP, each with the endpoints as real servers
+    if (!o.endpoints) throw new Error("SVC-03 in ipvs mode needs the service's endpoints");
+    const ipvsNodes = Object.fromEntries(Object.entries(nodes).map(([n, r]) => [n, { table: parseIpvsadm(r.ipvs!), addresses: nodeIps[n] ? [nodeIps[n]!] : [] }]));
+    return svc03Ipvs({ nodes: ipvsNodes, nodePort, endpoints: o.endpoints, clusterIP: cip, port: 80 });
   }
 
   const running = (ps: V1Pod[]) => ps.filter((p) => !p.metadata?.deletionTimestamp);
@@ -289,11 +307,12 @@ describe(`services ${M}`, () => {
       const svc = await s.kube.core.readNamespacedService({ namespace: NS, name: `${APP}-np` });
       const nodePort = svc.spec!.ports![0]!.nodePort!;
       const npClusterIP = svc.spec!.clusterIP!;
+      const npEndpoints = await readyEndpoints(`${APP}-np`);
       let nodes: Record<string, ProxyRules> = {};
       await waitFor(`kube-proxy on every node to program NodePort ${nodePort}`, async () => {
         nodes = {};
         for (const n of s.cluster.nodes) nodes[n] = await proxyRules(n);
-        const v = judge03(nodes, nodePort, { clusterIP: npClusterIP });
+        const v = judge03(nodes, nodePort, { clusterIP: npClusterIP, endpoints: npEndpoints });
         return { done: v.ok, detail: v.ok ? "programmed" : v.reasons[0]! };
       }, { timeoutMs: 60_000, timeoutLabel: "kube-proxy sync, 60 s" });
       for (const [n, r] of Object.entries(nodes)) await keep("svc03", n, r);
@@ -301,9 +320,9 @@ describe(`services ${M}`, () => {
       const answers: Record<string, string[]> = {};
       for (const n of s.cluster.nodes) answers[n] = (await getManyDetailed(ext.exec, `http://${nodeIps[n]}:${nodePort}/hostname`, 5)).bodies;
       await attachJson("external client → each node's NodePort", { client: ext.ips["kind"], nodePort, nodeIps, answers });
-      live.svc03 = { nodes, nodePort };
+      live.svc03 = { nodes, nodePort, endpoints: npEndpoints };
       await check(combine("SVC-03", [
-        { label: "rules", v: judge03(nodes, nodePort, { clusterIP: npClusterIP }) },
+        { label: "rules", v: judge03(nodes, nodePort, { clusterIP: npClusterIP, endpoints: npEndpoints }) },
         { label: "reachability", v: svc03Reach({ nodePort, answers, backends }) },
       ]));
     });
@@ -313,8 +332,8 @@ describe(`services ${M}`, () => {
     await behaviour("SVC-03", "L");
     const l = live.svc03;
     if (!l) throw new Error("SVC-03 left no live evidence: nothing to run the negative control on");
-    const v1 = judge03(l.nodes, l.nodePort, { clusterIP: "192.0.2.1" });
-    const v2 = judge03(l.nodes, l.nodePort === 32767 ? 30000 : l.nodePort + 1);
+    const v1 = judge03(l.nodes, l.nodePort, { clusterIP: "192.0.2.1", endpoints: l.endpoints });
+    const v2 = judge03(l.nodes, l.nodePort === 32767 ? 30000 : l.nodePort + 1, { endpoints: l.endpoints });
     await attachText("SVC-03 verdicts on the modified expectations (expected red)", `${formatVerdict(v1)}\n\n${formatVerdict(v2)}`);
     expect(v1.ok, formatVerdict(v1)).toBe(false);
     expect(v1.reasons.join("\n")).toMatch(/expected 192\.0\.2\.1/);
@@ -381,6 +400,7 @@ describe(`services ${M}`, () => {
             if (!extChain) return { id: "ETP-05", ok: false, reasons: [`no KUBE-NODEPORTS rule for ${nodePort} jumps to a KUBE-EXT chain on ${withEp}`] };
             return etp05({ nat, extChain, ...opts });
           }
+          if (MODE === "ipvs") throw new Error("ETP-05 live in ipvs mode is not written (no ipvs oracle for externalTrafficPolicy; this kernel lacks IP_VS, so it never ran here)");
           const t = nftTables(r);
           const judgeNft = (table: NftTable): Verdict => {
             const extChain = nftExtChainForNodePort(table, nodePort);
