@@ -51,6 +51,12 @@ describe("judge: evidence is recognised by its content", () => {
     expect(readEvidence(f.path, f.text).parsed.warnings).toEqual([]);
   });
 
+  it("YAML that opens with comment lines (a user's note) is still recognised; prose with a kind: line is not", () => {
+    const pools = fx("NVIPAM-04", "pass", "ippool.yaml").text;
+    expect(detect(`# saved from prod-eu, 2026-11-30\n# kubectl get ippools -A -o yaml\n${pools}`)?.kind).toBe("ip-pools");
+    expect(detect(`# notes\nsee below\n  kind: IPPool\n`)).toBeUndefined();
+  });
+
   it("a file no parser recognises is named in the error", () => {
     expect(detect("hello\nworld\n")).toBeUndefined();
     expect(() => readEvidence("notes.txt", "hello\n")).toThrow(/^notes\.txt: no parser recognises this file/);
