@@ -12,6 +12,8 @@ import type { RunConfig } from "../config.ts";
 import { formatIp, ipValue, parseCidr } from "../evidence/parsers/common.ts";
 import { loadManifest } from "../images/manifests.ts";
 import { type KubeClient, apply, deleteObjects, parseDocuments, waitFor, waitForDaemonSetReady, waitForDeploymentReady } from "../kube/index.ts";
+import { podLogs } from "../kube/inspect.ts";
+import { type SpeakerEntry, parseSpeakerLog } from "../evidence/parsers/metallb-speaker.ts";
 import { refuseOverlappingPool } from "../oracles/mlb.ts";
 
 export const METALLB_NS = "metallb-system";
@@ -69,6 +71,7 @@ export async function installMetalLB(kube: KubeClient, config: Pick<RunConfig, "
   const t1 = Date.now();
   await waitForDeploymentReady(kube, METALLB_NS, "controller", { config });
   await waitForDaemonSetReady(kube, METALLB_NS, "speaker", { config });
+  await waitForSpeakersJoined(kube);
   const t2 = Date.now();
   // the webhook answers only once the controller has written its certificate and the caBundle:
   // until then the API server reports "failed calling webhook" and apply retries
@@ -116,7 +119,13 @@ async function refuseBfdProfiles(kube: KubeClient): Promise<void> {
 export async function ensureMetalLB(kube: KubeClient, config: Pick<RunConfig, "timeouts">, mode: MetallbMode): Promise<MetallbInstall | undefined> {
   const found = await metallbMode(kube);
   if (found && mode === "native") await refuseBfdProfiles(kube);
-  if (found === mode) return undefined;
+  if (found === mode) {
+    // a reused cluster: another suite may just have restarted a node (suites/cluster stops a
+    // worker), whose speaker is then still starting or not yet in the memberlist
+    await waitForDaemonSetReady(kube, METALLB_NS, "speaker", { config });
+    await waitForSpeakersJoined(kube);
+    return undefined;
+  }
   if (found) {
     await kube.apps.deleteNamespacedDaemonSet({ namespace: METALLB_NS, name: "speaker", propagationPolicy: "Foreground" });
     await waitFor(`the ${found}-mode speaker pods to go`, async () => {
@@ -135,6 +144,55 @@ export async function ensureMetalLB(kube: KubeClient, config: Pick<RunConfig, "t
 
 // ---------------------------------------------------------------------------------------------
 // speaker logs
+
+/**
+ * Whether one speaker (its current container's log) has every other speaker in its memberlist:
+ * replaying its "node event" lines (NodeJoin adds the named node, NodeLeave removes it), each other
+ * speaker's node must be in. Measured on MetalLB v0.15.2: every speaker logs a NodeJoin for each
+ * member it sees, itself included, while only a speaker that found others when it started logs
+ * "memberlist join successfully". Memberlist decides which node announces an L2 VIP: while a
+ * speaker is not in it, the announcement can still move (measured in a soak: ETP-03 read the
+ * owner across such a move, right after suites/cluster had restarted a worker). `fresh: false`
+ * (a container started more than 10 minutes ago) asks only that no node left without coming back.
+ */
+export function speakerJoined(log: SpeakerEntry[], otherNodes: string[], o: { fresh?: boolean } = { fresh: true }): { ok: boolean; detail: string } {
+  const members = new Set<string>();
+  const left = new Set<string>();
+  for (const e of log) {
+    const name = e.raw["node name"];
+    if (typeof name !== "string") continue;
+    if (e.raw["node event"] === "NodeJoin") (members.add(name), left.delete(name));
+    if (e.raw["node event"] === "NodeLeave") (members.delete(name), left.add(name));
+  }
+  // a speaker running for long may have had its early lines rotated away by the kubelet: there a
+  // node without any event counts as in, and only a NodeLeave not followed by a NodeJoin is out
+  const missing = otherNodes.filter((n) => (o.fresh === false ? left.has(n) : !members.has(n)));
+  if (!missing.length) return { ok: true, detail: `all ${otherNodes.length} other speaker(s) in its memberlist` };
+  return { ok: false, detail: `not in its memberlist: ${missing.map((n) => (left.has(n) ? `${n} (left, not back)` : n)).join(", ")}` };
+}
+
+/** Wait until every speaker pod is in the memberlist with all the others (speakerJoined), 120 s. */
+export async function waitForSpeakersJoined(kube: KubeClient): Promise<void> {
+  await waitFor("every MetalLB speaker in the memberlist with all the others", async () => {
+    const pods = (await kube.core.listNamespacedPod({ namespace: METALLB_NS, labelSelector: "component=speaker" })).items.filter((p) => !p.metadata?.deletionTimestamp);
+    const nodes = pods.map((p) => p.spec?.nodeName ?? "");
+    const pending: string[] = [];
+    for (const p of pods) {
+      const text = await podLogs(kube, METALLB_NS, p.metadata!.name!, "speaker").catch(() => "");
+      let log: SpeakerEntry[] = [];
+      try {
+        log = parseSpeakerLog(text, { tolerant: true, warnings: [] });
+      } catch {
+        // nothing readable yet: not joined
+      }
+      const started = Date.parse(String(p.status?.containerStatuses?.find((c) => c.name === "speaker")?.state?.running?.startedAt ?? ""));
+      const fresh = Number.isNaN(started) || Date.now() - started < 10 * 60_000;
+      const v = speakerJoined(log, nodes.filter((n) => n !== p.spec?.nodeName), { fresh });
+      if (!v.ok) pending.push(`${p.spec?.nodeName}: ${v.detail}`);
+    }
+    return { done: pods.length > 0 && pending.length === 0, detail: pending.join("; ") || `${pods.length} speakers joined` };
+  }, { timeoutMs: 120_000, timeoutLabel: "speakers' memberlist, 120 s" });
+}
 
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import { withEvidence } from "../../harness/evidence/collector.ts";
 import { parseIptablesSave } from "../../harness/evidence/parsers/iptables-save.ts";
 import { apply, execInPod, waitForDaemonSetReady, waitFor } from "../../harness/kube/index.ts";
 import { type EtpPhase, etp01, etp02, etp03, etp04, etp05, etp06, etp07, extChainFor } from "../../harness/oracles/etp.ts";
+import { verdict } from "../../harness/oracles/verdict.ts";
 import { gateSuite, suiteMissing } from "../../harness/preflight/gate.ts";
 import { attachJson, attachText, behaviour } from "../../harness/report/allure.ts";
 import { METALLB_IMAGES } from "../../harness/components/metallb.ts";
@@ -78,6 +79,9 @@ describe("externalTrafficPolicy", () => {
     await withEvidence("ETP-03 who answers external requests", evidence(), async () => {
       const vip = vipOf(await waitVip(s, NS, "local"));
       await waitReachable(s, env.client, vip);
+      // the owner before and after the requests: an announcement that moves in between leaves
+      // "the announcing node" undefined, and that is reported as such, not judged
+      const before = await resolveOwner(s, env, vip);
       await forgetNeighbour(env.client.exec, vip);
       const names = await getMany(env.client.exec, `http://${vip}/hostname`, 30);
       const owner = await vipOwner(s, env, vip);
@@ -85,7 +89,8 @@ describe("externalTrafficPolicy", () => {
       const ps = await pods(s, NS, "web");
       const ipOf = new Map(ps.map((p) => [p.metadata!.name!, p.status?.podIP ?? ""]));
       const answeredBy = names.map((n) => ipOf.get(n) ?? (n || "(no answer)"));
-      await attachJson("answers", { vip, owner, names });
+      await attachJson("answers", { vip, ownerBefore: before, owner, names });
+      if (before !== owner) await check(verdict("ETP-03", [`the announcement of ${vip} moved from ${before ?? "no node"} to ${owner} during the 30 requests (see the speakers' logs in the evidence)`]));
       await check(etp03({ announcingNode: owner!, pods: podRows(ps), answeredBy }));
     });
   });
