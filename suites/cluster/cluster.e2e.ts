@@ -4,7 +4,7 @@ import { PodExecutor, apply, deleteNamespace, waitForDaemonSetReady, waitForDepl
 import { injectFault } from "../../harness/network/world.ts";
 import { renderManifest } from "../../harness/kube/manifests.ts";
 import { gateSuite, suiteMissing } from "../../harness/preflight/gate.ts";
-import { attachText, behaviour } from "../../harness/report/allure.ts";
+import { attachJson, attachText, behaviour } from "../../harness/report/allure.ts";
 import { clusterSession } from "../../harness/session.ts";
 
 /**
@@ -112,7 +112,12 @@ describe("cluster", () => {
       }
     }
     expect(seen.size, `ClusterIP answers from both backends (failures: ${failures.slice(-3).join("; ")})`).toBe(2);
-    expect([...seen].every((h) => pods.some((p) => p.metadata?.name === h))).toBe(true);
+    // what answered, against the backend pods listed before the requests (a soak run once saw an
+    // answer here that named none of them, with nothing attached to say what it was)
+    const names = pods.map((p) => `${p.metadata?.name} (${p.status?.podIP} on ${p.spec?.nodeName})`);
+    await attachJson("HARN-02 ClusterIP answers", { clusterIP: svc.spec!.clusterIP, answers: [...seen], backends: names, failures });
+    const strangers = [...seen].filter((h) => !pods.some((p) => p.metadata?.name === h));
+    expect(strangers, `ClusterIP ${svc.spec!.clusterIP} answered with names of no backend pod (backends: ${names.join(", ")})`).toEqual([]);
   });
 
   it("HARN-04 stopping a worker's node container turns it NotReady, observed through the API; started again it is Ready", async () => {
