@@ -109,7 +109,7 @@ for (let i = 1; i <= args.times && !interrupted; i++) {
   runs.push(r);
   const n = (v: string) => outcomes.filter((o) => o.verdict === v && !o.name.startsWith("(file")).length;
   const hooks = outcomes.filter((o) => o.name.startsWith("(file") && o.verdict === "failed").length;
-  const failedHere = n("failed") + hooks > 0 || error !== undefined;
+  const failedHere = n("failed") + hooks > 0 || error !== undefined || code !== 0;
   if (!failedHere) rmSync(allure, { recursive: true, force: true });
   out(
     `soak run ${i}/${args.times}: ${n("passed")} passed, ${n("failed")} failed, ${n("skipped")} skipped${hooks ? `, ${hooks} file hook errors` : ""}${error ? ` (${error})` : ""}; exit ${code}; ${Math.round(wallMs / 1000)} s` +

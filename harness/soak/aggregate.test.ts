@@ -44,6 +44,14 @@ describe("soak: reading a run's vitest JSON report", () => {
     expect(o.find((x) => x.name === FILE_HOOKS)).toMatchObject({ verdict: "failed", reason: "timed out after N s (timeouts.nodeReady) waiting for nodes Ready" });
   });
 
+  it("a describe block's beforeAll that threw (file failed, no message, tests skipped: the shape a live soak run left) is a failed file-hooks line", () => {
+    const o = parseVitestJson(report([{ name: HARN01, status: "skipped" }], { status: "failed", message: "" }), ROOT);
+    expect(o.find((x) => x.name === FILE_HOOKS)).toMatchObject({ verdict: "failed", reason: expect.stringMatching(/failed outside any test/) });
+    // negative control: a file that failed because a test failed has no hook line of its own
+    const t = parseVitestJson(report([{ name: HARN01, status: "failed" }], { status: "failed", message: "" }), ROOT);
+    expect(t.find((x) => x.name === FILE_HOOKS)).toMatchObject({ verdict: "passed" });
+  });
+
   it("refuses what is not a vitest report, with a ParseError", () => {
     expect(() => parseVitestJson("{", ROOT)).toThrow(ParseError);
     expect(() => parseVitestJson(JSON.stringify({ tests: [] }), ROOT)).toThrow(/vitest-json: not a vitest JSON report: testResults/);

@@ -83,8 +83,12 @@ export function parseVitestJson(text: string, root: string): Outcome[] {
       out.push({ file, name: a.fullName, verdict, durationMs: a.duration ?? null, ...(reason ? { reason } : {}) });
     }
     // an error outside any test (beforeAll, afterAll, import): its own line, so a run whose setup broke is not a silent row of skips
-    const hookFailed = f.status === "failed" && f.message.trim() !== "";
-    out.push({ file, name: FILE_HOOKS, verdict: hookFailed ? "failed" : "passed", durationMs: null, ...(hookFailed ? { reason: normaliseReason(f.message) } : {}) });
+    // (a describe block's beforeAll that throws leaves the file "failed" with no message and its
+    // tests "skipped": measured in a soak, where such a run had read as "0 failed")
+    const testFailed = f.assertionResults.some((a) => a.status === "failed");
+    const hookFailed = f.status === "failed" && (f.message.trim() !== "" || !testFailed);
+    const hookReason = f.message.trim() !== "" ? normaliseReason(f.message) : "the file failed outside any test (a suite's setup); see the run's output.log";
+    out.push({ file, name: FILE_HOOKS, verdict: hookFailed ? "failed" : "passed", durationMs: null, ...(hookFailed ? { reason: hookReason } : {}) });
   }
   return out;
 }
