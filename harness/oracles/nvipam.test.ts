@@ -198,9 +198,12 @@ describe("oracles/nvipam", () => {
     it("NVIPAM-04 fails on live events of a pod refused for another reason, and on a wrong expected IP", async () => {
       await behaviour("NVIPAM-04", "R");
       const other = nvipam04({ pools: [livePool()], pod: "twice-second", ip: "10.10.10.10", events: liveEvents("NVIPAM-04", "fail", "live-twice-second.events.json") });
-      expect(other.reasons).toEqual(['twice-second: no FailedCreatePodSandBox event saying "ip 10.10.10.10 has no matching Pool"']);
+      expect(other.reasons).toHaveLength(1);
+      expect(other.reasons[0]).toMatch(/^twice-second: no FailedCreatePodSandBox event saying "ip 10\.10\.10\.10 has no matching Pool"; its FailedCreatePodSandBox says instead: "….*already reserved/);
       const wrong = nvipam04({ pools: [livePool()], pod: "static-no-pool", ip: "10.10.10.11", events: liveEvents("NVIPAM-04", "pass", "live-static-no-pool.events.json"), podStatus: podWord() });
-      expect(wrong.reasons).toEqual(['static-no-pool: no FailedCreatePodSandBox event saying "ip 10.10.10.11 has no matching Pool"']);
+      // the reason quotes what the real event said (the wrong expectation shown live once, in a report)
+      expect(wrong.reasons).toHaveLength(1);
+      expect(wrong.reasons[0]).toMatch(/^static-no-pool: no FailedCreatePodSandBox event saying "ip 10\.10\.10\.11 has no matching Pool"; its FailedCreatePodSandBox says instead: "….*ip 10\.10\.10\.10 has no matching Pool"$/);
     });
 
     it("NVIPAM-05 passes on the live refusal: \"requested IP is already reserved in the pool\"; a second pod that ran fails it", async () => {

@@ -198,7 +198,12 @@ export function nvipam04(input: { pools: IPPool[]; pod: string; ip: string; even
   const esc = input.ip.replace(/[.:]/g, (c) => `\\${c}`);
   const hit = sandboxFailure(input.pod, input.events, new RegExp(`ip ${esc} has no matching Pool`));
   if (hit) passes.push(`${input.pod}: ${hit.reason} … "ip ${input.ip} has no matching Pool"`);
-  else failures.push(`${input.pod}: no FailedCreatePodSandBox event saying "ip ${input.ip} has no matching Pool"`);
+  else {
+    // what the sandbox failure said instead, if there was one: the reader sees it beside the verdict
+    const other = sandboxFailure(input.pod, input.events, /./);
+    const said = other ? `; its FailedCreatePodSandBox says instead: "…${other.message.slice(-160)}"` : "";
+    failures.push(`${input.pod}: no FailedCreatePodSandBox event saying "ip ${input.ip} has no matching Pool"${said}`);
+  }
   const ran = neverRan(input.pod, input.events, input.podStatus);
   failures.push(...ran);
   if (ran.length === 0) passes.push(`${input.pod} never ran`);
