@@ -10,6 +10,12 @@ import { appendFileSync, existsSync } from "node:fs";
 import { MatrixError, expandMatrix, loadMatrix, splitList } from "../ci/matrix.ts";
 import { mergeCells } from "../report/merge.ts";
 
+/** NETCONFORM_REPORT_URL: where the merged report is served, for its catalogue links */
+function reportUrl(u: string): string {
+  if (!/^https?:\/\/\S+\/$/.test(u)) throw new MatrixError(`NETCONFORM_REPORT_URL=${u}: give the http(s) address the report is served from, ending in "/"`);
+  return u;
+}
+
 const USAGE = "usage: npm run report:merge -- [--out reports/nightly] [--history reports/history/history.jsonl] [--families a,b] [--versions 1.34] [--proxy-modes iptables] <cell dir>…";
 const valued = new Set(["--out", "--history", "--families", "--versions", "--proxy-modes", "--name"]);
 const flags = new Map<string, string>();
@@ -39,6 +45,7 @@ try {
     planned: matrix.cells.map((c) => c.cell),
     excluded: matrix.excluded,
     ...(flags.get("--name") ? { name: flags.get("--name")! } : {}),
+    ...(process.env.NETCONFORM_REPORT_URL ? { reportUrl: reportUrl(process.env.NETCONFORM_REPORT_URL) } : {}),
   });
   process.stdout.write(r.summary);
   process.stdout.write(`\nreport:merge: ${r.cells.length} cells merged into ${r.report}\n`);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ const result = (uuid: string, status: string) => ({
   uuid, name: "HARN-01 a test", fullName: "netconform:suites/cluster/cluster.e2e.ts#HARN-01 a test", status, stage: "finished",
   historyId: "b5d8cf78a5d90434a1040ce12df8fa54:d41d8cd98f00b204e9800998ecf8427e",
   labels: [{ name: "behaviour", value: "HARN-01" }, { name: "_fallbackTestCaseId", value: "3a4d94c1090e4451f36c6966198411f0" }],
+  links: [{ name: "HARN-01 in the behaviour catalogue", url: "behaviours.html#harn-01", type: "behaviour" }],
   parameters: [], steps: [], attachments: [], start: 1, stop: 2,
 });
 
@@ -68,6 +69,10 @@ describe("report/merge", () => {
     // one Allure environment per cell, named after it
     expect(readFileSync(join(one.report, "widgets", "environments.json"), "utf8")).toMatch(/cluster-v1\.34-iptables[\s\S]*cluster-v1\.34-nftables/);
     expect(one.missing).toEqual([]);
+    // the catalogue inside the merged report, and each test's catalogue link absolute (the report follows only those)
+    expect(readFileSync(join(one.report, "behaviours.html"), "utf8")).toMatch(/id="harn-01"/);
+    const links = readdirSync(join(one.report, "data", "test-results")).flatMap((f) => (JSON.parse(readFileSync(join(one.report, "data", "test-results", f), "utf8")) as { links?: { url: string }[] }).links ?? []);
+    expect(links.map((l) => l.url)).toContain("http://127.0.0.1:4040/behaviours.html#harn-01");
     expect(readFileSync(history, "utf8").trim().split("\n")).toHaveLength(1);
     await mergeCells({ cellDirs: dirs, out: join(root, "out"), history });
     const lines = readFileSync(history, "utf8").trim().split("\n");

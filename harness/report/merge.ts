@@ -5,6 +5,10 @@ import { pathToFileURL } from "node:url";
 import { execa } from "execa";
 import { CellResult } from "../ci/cell.ts";
 import type { ExcludedCell } from "../ci/matrix.ts";
+import { loadCatalogue } from "../behaviours/catalogue.ts";
+import { renderHtml, renderMarkdown } from "../behaviours/render.ts";
+import { scanTests } from "../behaviours/scan.ts";
+import { absoluteLinks } from "./links.ts";
 
 /**
  * The nightly merge: every matrix cell's Allure results in one report, with the history of the
@@ -30,6 +34,8 @@ export interface MergeOptions {
   name?: string;
   /** repository root, where an allurerc.* is looked for */
   root?: string;
+  /** where the merged report is served (its catalogue links point there); default http://127.0.0.1:4040/ */
+  reportUrl?: string;
 }
 
 export interface MergeResult { report: string; summary: string; cells: CellResult[]; missing: string[] }
@@ -163,6 +169,10 @@ export async function mergeCells(o: MergeOptions): Promise<MergeResult> {
   const allure = join(root, "node_modules", ".bin", "allure");
   const r = await execa(allure, ["generate", "--config", config, "--output", report, ...stagedDirs], { cwd: root, reject: false, all: true });
   if (r.exitCode !== 0) throw new Error(`merge: allure generate failed (exit ${r.exitCode}): ${(r.all ?? "").trim().split("\n").slice(-10).join("\n")}`);
+  // as npm run report does: the behaviour catalogue inside the report, and the tests' catalogue
+  // links made absolute against where the report is served (the report only follows absolute ones)
+  writeFileSync(join(report, "behaviours.html"), renderHtml(renderMarkdown(loadCatalogue(), scanTests())));
+  absoluteLinks(join(report, "data", "test-results"), o.reportUrl ?? "http://127.0.0.1:4040/");
   const summary = summaryMarkdown(cells, missing, o.excluded ?? []);
   writeFileSync(join(out, "summary.md"), summary);
   writeFileSync(join(out, "cells.json"), `${JSON.stringify({ cells, missing, excluded: o.excluded ?? [] }, null, 2)}\n`);
