@@ -18,6 +18,7 @@ import {
   verifyBundleManifest,
 } from "../images/bundles.ts";
 import { pushImage } from "../registry/mirrors.ts";
+import { answerHelp } from "./main.ts";
 
 const USAGE = "usage: npm run bundle -- load <dir>…   |   npm run bundle -- status [<dir>…]";
 
@@ -86,6 +87,7 @@ async function status(dirs: string[]): Promise<void> {
   }
 }
 
+answerHelp(USAGE);
 const [verb, ...rest] = process.argv.slice(2);
 try {
   if (verb === "load") await load(rest);

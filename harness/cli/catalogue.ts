@@ -8,9 +8,11 @@ import { dirname } from "node:path";
 import { CATALOGUE_PAGE, loadCatalogue } from "../behaviours/catalogue.ts";
 import { renderHtml, renderMarkdown } from "../behaviours/render.ts";
 import { checkCoverage, scanTests } from "../behaviours/scan.ts";
+import { answerHelp } from "./main.ts";
 
 const args = process.argv.slice(2);
 const usage = "usage: npm run catalogue [-- --check] [-- --html <file>]";
+answerHelp(usage);
 const htmlAt = args.indexOf("--html");
 const known = new Set(["--check", "--html"]);
 if (args.includes("--check") && htmlAt >= 0) {

@@ -13,11 +13,12 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../config.ts";
 import { LABEL_CLUSTER, sweep } from "../run.ts";
-import { cliErrors } from "./main.ts";
+import { answerHelp, cliErrors } from "./main.ts";
 
 cliErrors("clean");
 
 const USAGE = "usage: npm run clean -- <run-id>… | --all [--dry-run]";
+answerHelp(USAGE);
 const args = process.argv.slice(2);
 const unknown = args.filter((a) => a.startsWith("-") && a !== "--all" && a !== "--dry-run");
 const all = args.includes("--all");
@@ -84,7 +85,8 @@ try {
   }
   if (!dryRun) {
     const count = (kind: string) => removed.filter((r) => r.startsWith(`${kind} `)).length;
-    out(`clean: removed ${count("cluster")} clusters, ${count("container")} containers, ${count("network")} networks, ${count("volume")} volumes, ${count("image")} images${errors.length ? `; ${errors.length} could not be removed (see above)` : ""}`);
+    const plural = (kind: string) => `${count(kind)} ${kind}${count(kind) === 1 ? "" : "s"}`;
+    out(`clean: removed ${plural("cluster")}, ${plural("container")}, ${plural("network")}, ${plural("volume")}, ${plural("image")}${errors.length ? `; ${errors.length} could not be removed (see above)` : ""}`);
   }
   if (errors.length) process.exitCode = 1;
 } catch (e) {

@@ -14,3 +14,11 @@ export function cliErrors(cli: string): (e: unknown) => never {
   process.on("uncaughtException", fail);
   return fail;
 }
+
+/** `--help`/`-h` anywhere on the command line: the usage on stdout, exit 0 (not "unknown option"). */
+export function answerHelp(usage: string, argv: string[] = process.argv.slice(2)): void {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+}

@@ -15,6 +15,15 @@ import { loadCatalogue } from "../behaviours/catalogue.ts";
 import { renderHtml, renderMarkdown } from "../behaviours/render.ts";
 import { scanTests } from "../behaviours/scan.ts";
 import { absoluteLinks } from "../report/links.ts";
+import { answerHelp } from "./main.ts";
+
+const USAGE = "usage: npm run report   (builds reports/allure-report from the last npm test; NETCONFORM_REPORT_URL=<http(s) address ending in /> sets where the catalogue links point)";
+answerHelp(USAGE);
+const extra = process.argv.slice(2);
+if (extra.length) {
+  process.stderr.write(`report: unexpected argument ${extra[0]}\n${USAGE}\n`);
+  process.exit(2);
+}
 
 const OUT = "reports/allure-report";
 const base = process.env.NETCONFORM_REPORT_URL || "http://127.0.0.1:4040/";

@@ -18,6 +18,7 @@ import { clusterExists, deleteCluster, kindBinary } from "../adapters/kind.ts";
 import { ConfigError, loadConfig } from "../config.ts";
 import { type Outcome, type RunResult, aggregate, parseVitestJson, renderTable, soakExitCode, verdictLine } from "../soak/aggregate.ts";
 import { SOAK_USAGE, UsageError, parseSoakArgs } from "../soak/args.ts";
+import { answerHelp } from "./main.ts";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -28,6 +29,7 @@ const fail = (message: string, code: number): never => {
 
 const suitesDir = join(ROOT, "suites");
 const families = existsSync(suitesDir) ? readdirSync(suitesDir).filter((d) => statSync(join(suitesDir, d)).isDirectory()).sort() : [];
+answerHelp(SOAK_USAGE);
 let args;
 try {
   args = parseSoakArgs(process.argv.slice(2), { families, exists: (p) => existsSync(join(ROOT, p)) });
