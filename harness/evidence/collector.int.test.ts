@@ -69,6 +69,8 @@ describe("evidence bundle (real container, real netfilter)", () => {
     expect(item("bfd-peers")).toBeDefined();
     expect(item("swanctl-sas")!.stderr).toMatch(/charon\.vici/);
     expect(item("ipvsadm")).toBeDefined();
+    // the kernel's IPVS table is read even where ipvsadm is absent (here the host kernel has no IP_VS: a failed cat is evidence too)
+    expect(item("proc-ip_vs")).toMatchObject({ command: "cat /proc/net/ip_vs" });
 
     // and it reached the report: one attachment per item, named "<where> <name>"
     const att = attachmentsOf(task.meta);

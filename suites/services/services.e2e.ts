@@ -256,7 +256,7 @@ describe(`services ${M}`, () => {
 
   // --- SVC-02 ----------------------------------------------------------------------------------
 
-  it(`SVC-02 ${M} chains and endpoint probabilities on every node for 1, 6 and 3 endpoints follow the scaling; 300 connections spread within the exact binomial bounds`, async () => {
+  it(`SVC-02 ${M} ${MODE === "ipvs" ? "IPVS virtual service and its real servers (equal weights)" : "chains and endpoint probabilities"} on every node for 1, 6 and 3 endpoints follow the scaling; 300 connections spread within the exact binomial bounds`, async () => {
     await behaviour("SVC-02", "L");
     await withEvidence(`SVC-02 ${M} chains while scaling, and the spread`, evidence(), async () => {
       const parts: Array<{ label: string; v: Verdict }> = [];
@@ -301,7 +301,7 @@ describe(`services ${M}`, () => {
 
   // --- SVC-03 ----------------------------------------------------------------------------------
 
-  it(`SVC-03 ${M} NodePort: the same port on every node, mark-masq then the service chain, reachable from the external client through each node's address`, async () => {
+  it(`SVC-03 ${M} NodePort: the same port on every node, ${MODE === "ipvs" ? "an IPVS virtual service on each node address with the service's real servers" : "mark-masq then the service chain"}, reachable from the external client through each node's address`, async () => {
     await behaviour("SVC-03", "L");
     await withEvidence(`SVC-03 ${M} NodePort`, evidence(), async () => {
       const svc = await s.kube.core.readNamespacedService({ namespace: NS, name: `${APP}-np` });
