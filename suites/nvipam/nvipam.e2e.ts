@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type NvIpamInstall, ensureNvIpam, ippoolYaml, macvlanNadYaml, nvipamMissing, secondaryPodYaml } from "../../harness/components/nvipam.ts";
 import { loadConfig } from "../../harness/config.ts";
 import { withEvidence } from "../../harness/evidence/collector.ts";
@@ -8,6 +8,7 @@ import type { KubeEvent } from "../../harness/evidence/parsers/events.ts";
 import { type IPPool, nodeMatches, type SelectableNode } from "../../harness/evidence/parsers/nvipam.ts";
 import { apply, deleteObjects, waitFor } from "../../harness/kube/index.ts";
 import { nvipam01, nvipam02, nvipam03, nvipam04, nvipam05, type PodAttachment } from "../../harness/oracles/nvipam.ts";
+import { type Verdict, formatVerdict } from "../../harness/oracles/verdict.ts";
 import { gateSuite } from "../../harness/preflight/gate.ts";
 import { attachJson, attachText, behaviour } from "../../harness/report/allure.ts";
 import { clusterSession } from "../../harness/session.ts";
@@ -44,6 +45,23 @@ describe("nv-ipam static IPs", () => {
   let nodes: SelectableNode[];
   let selected: string[];
   const evidence = () => collector(s, NS);
+  /** what each positive test judged, for its negative control: the same live evidence, a wrong expectation */
+  const live: {
+    n01?: { pool: IPPool; dynamic: PodAttachment[] };
+    n03?: { pool: IPPool; pod: PodAttachment };
+    n04?: { pool: IPPool; events: KubeEvent[]; podStatus: string };
+    n05?: Parameters<typeof nvipam05>[0];
+  } = {};
+  /** a negative control: the verdict must be red, and its reasons must name what was changed */
+  const expectRed = async (what: string, v: Verdict, names: RegExp) => {
+    await attachText(`${v.id} verdict on ${what} (expected red)`, formatVerdict(v));
+    expect(v.ok, `${what} should have turned ${v.id} red:\n${formatVerdict(v)}`).toBe(false);
+    expect(v.reasons.join("\n")).toMatch(names);
+  };
+  const needs = <T,>(id: string, x: T | undefined): T => {
+    if (!x) throw new Error(`${id} left no live evidence (its test failed first): nothing to run the negative control on`);
+    return x;
+  };
   /** raw live evidence, kept in the run's directory for the oracles' fixtures */
   const record = (name: string, text: string) => {
     const dir = join(s.run.dir, "nvipam-recorded");
@@ -101,6 +119,7 @@ describe("nv-ipam static IPs", () => {
       const dyn = await dynamicPods();
       const pool = await poolNow();
       record("nodes.json", JSON.stringify(nodes, null, 1));
+      live.n01 = { pool, dynamic: dyn };
       await check(nvipam01({ pool, nodes, network: NETWORK, dynamic: dyn }));
     });
   });
@@ -123,6 +142,7 @@ describe("nv-ipam static IPs", () => {
       await pod("static-in-pool", node, [STATIC_IP]);
       const got = await attachmentOf("static-in-pool");
       await attachJson("network-status", got);
+      live.n03 = { pool, pod: got };
       await check(nvipam03({ pool, network: NETWORK, pod: got, requested: [STATIC_IP] }));
     });
   });
@@ -137,6 +157,7 @@ describe("nv-ipam static IPs", () => {
       await attachText("static-no-pool events (API, through the events parser)", raw, "application/json");
       record("static-no-pool.events.json", raw);
       record("static-no-pool.pod.json", JSON.stringify({ phase: p.status?.phase, status: podStatusWord(p), containerStatuses: p.status?.containerStatuses ?? [] }, null, 1));
+      live.n04 = { pool, events, podStatus: podStatusWord(p) };
       await check(nvipam04({ pools: [pool], pod: "static-no-pool", ip: NO_POOL_IP, events, podStatus: podStatusWord(p) }));
     });
   });
@@ -168,8 +189,46 @@ describe("nv-ipam static IPs", () => {
       await attachJson(`across nodes (measured): ${TWICE_IP} asked on ${here} and on ${there}`, across);
       record("twice-across-nodes.json", JSON.stringify(across, null, 1));
       process.stderr.write(`NVIPAM-05 across nodes: ${TWICE_IP} held by twice-first on ${here}; twice-other-node on ${there}: ${across!.outcome} (${across!.detail.slice(0, 300)})\n`);
-      await check(nvipam05({ network: NETWORK, ip: TWICE_IP, first, second: { pod: "twice-second", node: here, ...(networkStatus(second) ? { status: networkStatus(second)! } : {}), events: refused.events, podStatus: podStatusWord(second) } }));
+      live.n05 = { network: NETWORK, ip: TWICE_IP, first, second: { pod: "twice-second", node: here, ...(networkStatus(second) ? { status: networkStatus(second)! } : {}), events: refused.events, podStatus: podStatusWord(second) } };
+      await check(nvipam05(live.n05));
     });
+  });
+
+  // --- negative controls: each oracle on the live evidence above, with one expectation made wrong ---
+
+  it("NVIPAM-01 negative control: the live pool with the second block moved onto the first (overlap, wrong size) turns the verdict red", async () => {
+    await behaviour("NVIPAM-01", "L");
+    const l = needs("NVIPAM-01", live.n01);
+    const allocs = l.pool.status?.allocations ?? [];
+    if (allocs.length < 2) throw new Error(`the live pool has ${allocs.length} block(s): the control needs two`);
+    const [a, b] = allocs as [typeof allocs[0], typeof allocs[0]];
+    const moved = { ...l.pool, status: { ...l.pool.status, allocations: [a, { ...b, startIP: a.startIP, endIP: b.endIP }, ...allocs.slice(2)] } };
+    await expectRed(`the live pool with ${b.nodeName}'s block starting at ${a.startIP}`, nvipam01({ pool: moved, nodes, network: NETWORK, dynamic: l.dynamic }), new RegExp(`overlaps|not perNodeBlockSize`));
+  });
+
+  it("NVIPAM-02 negative control: the live pods judged as if each ran on the other selected node turns the verdict red", async () => {
+    await behaviour("NVIPAM-02", "L");
+    const l = needs("NVIPAM-02", live.n01);
+    const swapped = l.dynamic.map((p) => ({ ...p, node: selected.find((n) => n !== p.node) ?? p.node }));
+    await expectRed("the live pods with their nodes swapped", nvipam02({ pool: l.pool, network: NETWORK, pods: swapped }), /outside its node's block/);
+  });
+
+  it("NVIPAM-03 negative control: the live static pod judged as if it had asked for 192.168.0.6 turns the verdict red", async () => {
+    await behaviour("NVIPAM-03", "L");
+    const l = needs("NVIPAM-03", live.n03);
+    await expectRed("the live pod and a request of 192.168.0.6", nvipam03({ pool: l.pool, network: NETWORK, pod: l.pod, requested: ["192.168.0.6"] }), /asked for 192\.168\.0\.6/);
+  });
+
+  it(`NVIPAM-04 negative control: the live refusal judged as if the pod had asked for 10.10.10.11 turns the verdict red, quoting what the real event said`, async () => {
+    await behaviour("NVIPAM-04", "L");
+    const l = needs("NVIPAM-04", live.n04);
+    await expectRed("the live events and an expected 10.10.10.11", nvipam04({ pools: [l.pool], pod: "static-no-pool", ip: "10.10.10.11", events: l.events, podStatus: l.podStatus }), new RegExp(`says instead: .*ip ${NO_POOL_IP.replace(/\./g, "\\.")} has no matching Pool`));
+  });
+
+  it(`NVIPAM-05 negative control: the live pair judged for another IP (192.168.0.8) turns the verdict red`, async () => {
+    await behaviour("NVIPAM-05", "L");
+    const l = needs("NVIPAM-05", live.n05);
+    await expectRed("the live pods and 192.168.0.8", nvipam05({ ...l, ip: "192.168.0.8" }), /does not hold 192\.168\.0\.8/);
   });
 });
 
