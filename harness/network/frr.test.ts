@@ -7,7 +7,7 @@ describe("network/frr renderFrrConf", () => {
     expect(conf).toBe(
       [
         "frr defaults traditional", "log stdout informational", "!", "router bgp 64512", " bgp router-id 172.31.252.11", " no bgp ebgp-requires-policy", " no bgp default ipv4-unicast",
-        " neighbor 172.31.252.12 remote-as 64513", " neighbor 172.31.252.12 bfd profile netconform", " address-family ipv4 unicast", "  neighbor 172.31.252.12 activate", " exit-address-family", "!",
+        " neighbor 172.31.252.12 remote-as 64513", " neighbor 172.31.252.12 timers connect 5", " neighbor 172.31.252.12 bfd profile netconform", " address-family ipv4 unicast", "  neighbor 172.31.252.12 activate", " exit-address-family", "!",
         "bfd", " profile netconform", "  receive-interval 300", "  transmit-interval 300", "  detect-multiplier 3", " exit", " peer 172.31.252.12", "  profile netconform", " exit", "exit", "!", "",
       ].join("\n"),
     );
@@ -23,7 +23,7 @@ describe("network/frr renderFrrConf", () => {
   it("renders an iBGP peer a router away: no ebgp-multihop, but a multihop BFD peer with its local address", () => {
     const conf = renderFrrConf({ asn: 64500, routerId: "10.251.7.11", neighbors: [{ ip: "172.18.0.3", remoteAs: 64500, bfd: true, bfdMultihop: true, localAddress: "10.251.7.11" }] });
     expect(conf).not.toContain("ebgp-multihop");
-    expect(conf).toContain(" neighbor 172.18.0.3 remote-as 64500\n neighbor 172.18.0.3 update-source 10.251.7.11\n");
+    expect(conf).toContain(" neighbor 172.18.0.3 remote-as 64500\n neighbor 172.18.0.3 timers connect 5\n neighbor 172.18.0.3 update-source 10.251.7.11\n");
     expect(conf).toContain(" peer 172.18.0.3 multihop local-address 10.251.7.11\n  profile netconform\n");
   });
 

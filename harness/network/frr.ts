@@ -33,6 +33,10 @@ export function renderFrrConf(s: FrrSpec): string {
   const lines = ["frr defaults traditional", "log stdout informational", "!", `router bgp ${s.asn}`, ` bgp router-id ${s.routerId}`, " no bgp ebgp-requires-policy", " no bgp default ipv4-unicast"];
   for (const n of s.neighbors) {
     lines.push(` neighbor ${n.ip} remote-as ${n.remoteAs}`);
+    // retry a failed connect after 5 s, not the traditional profile's 120 s: a peer whose first
+    // attempts fell before the other side listened otherwise sits in Active for two minutes
+    // (CI: HARN-03 "timed out after 60000 ms waiting for BGP Established frr1→frr2")
+    lines.push(` neighbor ${n.ip} timers connect 5`);
     if (n.multihop) lines.push(` neighbor ${n.ip} ebgp-multihop ${n.multihop}`);
     if (n.localAddress) lines.push(` neighbor ${n.ip} update-source ${n.localAddress}`);
     if (n.bfd) lines.push(` neighbor ${n.ip} bfd profile netconform`);

@@ -69,7 +69,15 @@ describe("external world (real docker networks, containers, FRR)", () => {
 
   it("HARN-03 FRR peers come up: BGP Established and BFD up with 300 ms timers", async () => {
     await behaviour("HARN-03", "D");
-    await waitUntil("BGP Established frr1→frr2", async () => (await bgpState(frr1, B.frr2)) === "Established", 60_000, 500);
+    const seen: string[] = [];
+    await waitUntil("BGP Established frr1→frr2", async () => {
+      const [s1, s2] = [await bgpState(frr1, B.frr2), await bgpState(frr2, B.frr1)];
+      if (seen.at(-1) !== `${s1}/${s2}`) seen.push(`${s1}/${s2}`);
+      return s1 === "Established";
+    }, 60_000, 500).catch(async (e: Error) => {
+      const detail = (await frr1.exec.run(["vtysh", "-c", `show bgp neighbors ${B.frr2}`], { allowFailure: true })).stdout;
+      throw new Error(`${e.message}; frr1/frr2 states seen in turn: ${seen.join(" → ")}\n${detail}`);
+    });
     await waitUntil("BFD up frr1→frr2", async () => (await bfdStatus(frr1, B.frr2)) === "up", 30_000, 300);
     const peers = JSON.parse((await frr1.exec.run(["vtysh", "-c", "show bfd peers json"])).stdout) as Array<{ peer: string; "receive-interval": number; "transmit-interval": number; "detect-multiplier": number }>;
     expect(peers[0]).toMatchObject({ peer: B.frr2, "receive-interval": 300, "transmit-interval": 300, "detect-multiplier": 3 });
