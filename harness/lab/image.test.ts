@@ -37,3 +37,21 @@ describe("lab/image: inputs and cache keys", () => {
     expect(LAB_TOOLS.map((t) => `${t.cmd}:${t.debian}`)).toEqual(["qemu-system-x86_64:qemu-system-x86", "qemu-img:qemu-utils", "mkfs.ext4:e2fsprogs", "debootstrap:debootstrap"]);
   });
 });
+
+describe("lab/image: stale build folders", () => {
+  it("removes the .tmp-<pid> folder of a builder that is gone and keeps a live one's and finished images", async () => {
+    const { mkdtempSync, mkdirSync, readdirSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { removeStaleBuilds } = await import("./image.ts");
+    const root = mkdtempSync(join(tmpdir(), "nc-lab-cache-"));
+    try {
+      // pid 2^22+1 is above Linux's pid_max limit: no such process
+      for (const n of ["userland-abc.tmp-4194305", `kernel-x-def.tmp-${process.ppid}`, "kernel-x-def"]) mkdirSync(join(root, n));
+      expect(removeStaleBuilds(root)).toEqual(["userland-abc.tmp-4194305"]);
+      expect(readdirSync(root).sort()).toEqual(["kernel-x-def", `kernel-x-def.tmp-${process.ppid}`]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -117,6 +117,24 @@ async function buildInto(final: string, what: string, build: (tmp: string) => Pr
   log(`built ${what} in ${seconds.toFixed(0)} s`);
 }
 
+/** Remove `<name>.tmp-<pid>` build folders whose builder process is gone (a build killed mid-way). */
+export function removeStaleBuilds(root: string): string[] {
+  const removed: string[] = [];
+  for (const n of readdirSync(root)) {
+    const pid = Number(/\.tmp-(\d+)$/.exec(n)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // its builder still runs
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EPERM") continue;
+    }
+    rmSync(join(root, n), { recursive: true, force: true });
+    removed.push(n);
+  }
+  return removed;
+}
+
 /** The bootable image for one kernel package: built (userland first) when missing, else found. */
 export async function ensureLabImage(
   pkg: string,
@@ -128,6 +146,7 @@ export async function ensureLabImage(
   const packages = opts.packages ?? LAB_PACKAGES;
   const root = labCacheDir();
   mkdirSync(root, { recursive: true });
+  removeStaleBuilds(root);
   const kdir = join(root, `kernel-${kpkg}-${kernelHash(kpkg, packages)}`);
   const found = readImage(kdir);
   if (found) {

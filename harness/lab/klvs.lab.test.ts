@@ -108,7 +108,8 @@ const HOLDERS = `for n in ${ROUTERS.map((r) => r.name).join(" ")}; do ip -n $n -
 
 /**
  * The failover, recorded inside the guest so agent latency does not blur it: sample the holders every
- * 0.2 s, tear down \`lose\` after 2 s (kill its processes, delete its namespace), try a new connection
+ * 0.2 s, tear down \`lose\` after 2 s (freeze its processes, cut its links, kill them, delete its
+ * namespace), try a new connection
  * every 0.5 s (until 3 worked, or 25 s after the loss), then tell the established connection to
  * speak. Every loop is bounded.
  * Output lines: "t <ms> <holders…>", "lost <ms>", "new <ms> ok|fail", "est reset|survived|hung".
@@ -141,7 +142,12 @@ sleep 1
 S=$!
 sleep 2
 LOST=$(now); echo "lost $LOST"
-for p in $(ip netns pids ${lose} 2>/dev/null); do kill -9 $p; done
+# a sudden loss: freeze every process first (keepalived's children must not see their parent die
+# and say goodbye with a priority-0 advert), cut the links, then kill and delete the namespace
+P=$(ip netns pids ${lose} 2>/dev/null)
+for p in $P; do kill -STOP $p; done
+ip -n ${lose} link del lan0 2>/dev/null; ip -n ${lose} link del back0 2>/dev/null
+for p in $P; do kill -9 $p; done
 ip netns del ${lose}
 moved=0; i=0
 while [ $i -lt 40 ]; do
