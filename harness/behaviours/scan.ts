@@ -2,7 +2,7 @@
  * Which tests prove which behaviour, found by reading the test files (so a new suite is picked up
  * without registering it anywhere): every `behaviour("ID")` / `behaviour("ID", "D")` call in
  * harness/** and suites/** test files. Without an explicit depth the file decides: *.e2e.ts is L,
- * *.int.test.ts is D, any other *.test.ts is R.
+ * *.int.test.ts and *.lab.test.ts (the kernel lab) are D, any other *.test.ts is R.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
@@ -23,7 +23,7 @@ const CALL = /\bbehaviour\(\s*["'`]([A-Z]+-\d+)["'`]\s*(?:,\s*["'`]([A-Z])["'`]\
 
 export function fileDepth(file: string): Depth {
   if (file.endsWith(".e2e.ts")) return "L";
-  if (file.endsWith(".int.test.ts")) return "D";
+  if (file.endsWith(".int.test.ts") || file.endsWith(".lab.test.ts")) return "D";
   return "R";
 }
 

@@ -26,6 +26,18 @@ export const FORGE_TOOLS: HostTool[] = [
   { cmd: "git", debian: "git", why: "lets the Go toolchain read module versions" },
 ];
 
+/**
+ * What the kernel lab (harness/lab) needs on the host: it builds a Debian root filesystem image
+ * (debootstrap, mkfs.ext4 -d) and boots it under QEMU with a per-run qcow2 overlay (qemu-img).
+ * Measured: this workplace's machines lack qemu-system-x86 and qemu-utils.
+ */
+export const LAB_TOOLS: HostTool[] = [
+  { cmd: "qemu-system-x86_64", debian: "qemu-system-x86", why: "boots the kernel lab's Debian kernels (TCG)" },
+  { cmd: "qemu-img", debian: "qemu-utils", why: "creates the kernel lab's per-run qcow2 overlays" },
+  { cmd: "mkfs.ext4", debian: "e2fsprogs", why: "turns the kernel lab's root directory into a disk image (mkfs.ext4 -d)" },
+  { cmd: "debootstrap", debian: "debootstrap", why: "builds the kernel lab's Debian root filesystem" },
+];
+
 /** A static pause binary needs libc.a, which gcc alone does not bring. */
 export const FORGE_FILES: Array<{ path: string; debian: string; why: string }> = [
   { path: "/usr/lib/x86_64-linux-gnu/libc.a", debian: "libc6-dev", why: "static C library for the pause binary" },
