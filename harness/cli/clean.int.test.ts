@@ -48,7 +48,7 @@ describe("npm run clean", () => {
     const r = await clean(id);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain(`${id}: removed container ${id}-c, volume ${id}-vol`);
-    expect(r.out).toMatch(/clean: removed 0 clusters, 1 containers, 0 networks, 1 volumes, 0 images/);
+    expect(r.out).toMatch(/clean: removed 0 clusters, 1 container, 0 networks, 1 volume, 0 images/);
     // the orphan carries no run label: only --all removes it
     expect(await leftOf(id, seen)).toEqual([`volume ${id}-orphan-data`]);
   });
