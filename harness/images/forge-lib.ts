@@ -17,9 +17,13 @@ export const FORGE_LABEL = "io.netconform.forge";
 export const FORGE_REPO = process.env.NETCONFORM_FORGE_REPO ?? "netconform";
 export const DEBIAN_MIRROR = process.env.NETCONFORM_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
 
+/** the project's cache directory `sub` ($XDG_CACHE_HOME or ~/.cache, then netconform/<sub>) */
+export function cacheDir(sub: string): string {
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "netconform", sub);
+}
+
 export function forgeCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache");
-  return join(base, "netconform", "forge");
+  return cacheDir("forge");
 }
 
 /** Steps for `build.kind: custom` entries, registered by the modules that implement them. */

@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { HostExecutor } from "../exec/host.ts";
 import type { Executor } from "../exec/types.ts";
-import { DEBIAN_MIRROR } from "../images/forge-lib.ts";
+import { DEBIAN_MIRROR, cacheDir } from "../images/forge-lib.ts";
 
 /**
  * The kernel lab's disk images, built once from Debian packages and cached by their inputs, as the
@@ -46,8 +45,7 @@ export function labKernels(env: string | undefined = process.env.NETCONFORM_LAB_
 export const ROOT_SIZE = "3G";
 
 export function labCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache");
-  return join(base, "netconform", "lab");
+  return cacheDir("lab");
 }
 
 const file = (p: string): Buffer => readFileSync(join(LAB_DIR, p));
