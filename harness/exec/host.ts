@@ -1,6 +1,5 @@
 import { execa } from "execa";
-import { redact } from "../report/redact.ts";
-import { ExecError, type ExecOptions, type ExecResult, type Executor } from "./types.ts";
+import { type ExecOptions, type ExecResult, type Executor, commandLine, settle } from "./types.ts";
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
 
@@ -29,16 +28,11 @@ export class HostExecutor implements Executor {
       stderr: String(r.stderr ?? "") + (r.failed && r.exitCode === undefined && !r.timedOut ? String(r.message ?? "") : ""),
       exitCode: r.exitCode ?? (r.timedOut ? 124 : 127),
       timedOut: Boolean(r.timedOut),
-      command: redact(argv.map(quote).join(" ")),
+      command: commandLine(argv),
       durationMs: Date.now() - started,
     };
-    if ((result.exitCode !== 0 || result.timedOut) && !opts.allowFailure) throw new ExecError(result, this.where);
-    return result;
+    return settle(result, this.where, opts);
   }
-}
-
-function quote(a: string): string {
-  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Runs argv inside a running docker container (also a kind node, which is a container). */
@@ -55,9 +49,7 @@ export class ContainerExecutor implements Executor {
   async run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const docker = ["docker", "exec", ...(opts.input !== undefined ? ["-i"] : []), this.container, ...argv];
     const r = await this.host.run(docker, { ...opts, allowFailure: true });
-    const result = { ...r, command: redact(argv.map(quote).join(" ")) };
-    if ((result.exitCode !== 0 || result.timedOut) && !opts.allowFailure) throw new ExecError(result, this.where);
-    return result;
+    return settle({ ...r, command: commandLine(argv) }, this.where, opts);
   }
 }
 

@@ -1,3 +1,5 @@
+import { redact } from "../report/redact.ts";
+
 /**
  * One interface for running a command anywhere: on the host, in a docker container, in a kind
  * node, in a pod. Everything in the harness that runs a command goes through an Executor.
@@ -40,4 +42,15 @@ export class ExecError extends Error {
     this.result = result;
     this.where = where;
   }
+}
+
+/** argv as every executor shows it in evidence and errors: shell-quoted where needed, secrets redacted */
+export function commandLine(argv: string[]): string {
+  return redact(argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" "));
+}
+
+/** An executor's result: returned, or thrown as an ExecError when it failed (non-zero or timed out) and opts do not allow that. */
+export function settle(result: ExecResult, where: string, opts: ExecOptions): ExecResult {
+  if ((result.exitCode !== 0 || result.timedOut) && !opts.allowFailure) throw new ExecError(result, where);
+  return result;
 }

@@ -1,7 +1,6 @@
 import type { V1Status } from "@kubernetes/client-node";
 import { Readable, Writable } from "node:stream";
-import { redact } from "../report/redact.ts";
-import { ExecError, type ExecOptions, type ExecResult, type Executor } from "../exec/types.ts";
+import { type ExecOptions, type ExecResult, type Executor, commandLine, settle } from "../exec/types.ts";
 import type { KubeClient } from "./client.ts";
 
 export const POD_EXEC_DEFAULT_TIMEOUT_MS = 120_000;
@@ -29,10 +28,6 @@ export function exitCodeFromStatus(s: V1Status | undefined): number {
   if (cause?.message !== undefined && /^\d+$/.test(cause.message)) return Number(cause.message);
   if (/not found|no such file/i.test(s.message ?? "")) return 127;
   return 126;
-}
-
-function quote(a: string): string {
-  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
@@ -75,7 +70,7 @@ export async function execInPod(kube: KubeClient, ns: string, pod: string, conta
       reject(new Error(`exec in pod ${ns}/${pod} (${container}): websocket error: ${e.message}`));
     });
   });
-  const command = redact(argv.map(quote).join(" "));
+  const command = commandLine(argv);
   if (!status && !timedOut) throw new Error(`exec in pod ${ns}/${pod} (${container}): \`${command}\`: the connection closed without an exit status`);
   let stderr = err.text();
   if (status && status.status !== "Success" && !status.details?.causes?.some((c) => c.reason === "ExitCode") && status.message) stderr += (stderr ? "\n" : "") + status.message;
@@ -106,7 +101,6 @@ export class PodExecutor implements Executor {
 
   async run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const r = await execInPod(this.kube, this.namespace, this.pod, this.container, argv, opts.timeoutMs ?? POD_EXEC_DEFAULT_TIMEOUT_MS, opts.input);
-    if ((r.exitCode !== 0 || r.timedOut) && !opts.allowFailure) throw new ExecError(r, this.where);
-    return r;
+    return settle(r, this.where, opts);
   }
 }

@@ -1,6 +1,5 @@
 import { beforeEach, inject } from "vitest";
-import type { Executor, ExecOptions, ExecResult } from "../exec/types.ts";
-import { ExecError } from "../exec/types.ts";
+import { type ExecOptions, type ExecResult, type Executor, commandLine, settle } from "../exec/types.ts";
 import { gateSuite } from "../preflight/gate.ts";
 import { attachText } from "../report/allure.ts";
 import { Run } from "../run.ts";
@@ -79,9 +78,7 @@ export class NetnsExecutor implements Executor {
 
   async run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const r = await this.vm.run(["ip", "netns", "exec", this.ns, ...argv], { ...opts, allowFailure: true });
-    const result = { ...r, command: r.command.replace(/^ip netns exec \S+ /, "") };
-    if ((result.exitCode !== 0 || result.timedOut) && !opts.allowFailure) throw new ExecError(result, this.where);
-    return result;
+    return settle({ ...r, command: commandLine(argv) }, this.where, opts);
   }
 
   sh(script: string, opts?: ExecOptions): Promise<ExecResult> {

@@ -5,8 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { HostExecutor } from "../exec/host.ts";
-import { ExecError, type ExecOptions, type ExecResult, type Executor } from "../exec/types.ts";
-import { redact } from "../report/redact.ts";
+import { type ExecOptions, type ExecResult, type Executor, commandLine, settle } from "../exec/types.ts";
 import { type LabImage, niced } from "./image.ts";
 
 /**
@@ -44,10 +43,6 @@ const replySchema = z.union([
   z.object({ id: z.number(), bye: z.literal(true) }),
 ]);
 type Reply = z.infer<typeof replySchema>;
-
-function quote(a: string): string {
-  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-}
 
 export interface StopResult { how: "powered off" | "killed" | "already gone"; ms: number }
 
@@ -216,11 +211,10 @@ rm -rf '${this.tmp}'`;
       stderr: Buffer.from(r.err, "base64").toString("utf8"),
       exitCode: r.code,
       timedOut: r.timedOut,
-      command: redact(argv.map(quote).join(" ")),
+      command: commandLine(argv),
       durationMs: Date.now() - started,
     };
-    if ((result.exitCode !== 0 || result.timedOut) && !opts.allowFailure) throw new ExecError(result, this.where);
-    return result;
+    return settle(result, this.where, opts);
   }
 
   /** a shell command line in the guest (sh -c) */
