@@ -40,7 +40,7 @@ export class ContainerExecutor implements Executor {
   readonly where: string;
   readonly container: string;
   private readonly host: Executor;
-  constructor(container: string, host: Executor = new HostExecutor(), kind: "container" | "node" = "container") {
+  constructor(container: string, host: Executor = new HostExecutor(), kind: "container" | "node" | "host-kernel" = "container") {
     this.container = container;
     this.host = host;
     this.where = `${kind}:${container}`;

@@ -133,6 +133,24 @@ export function removeStaleBuilds(root: string): string[] {
   return removed;
 }
 
+/** The lab's userland directory (its rootfs inside), built by debootstrap when missing. */
+export async function ensureUserland(
+  opts: { exec?: Executor; log?: (m: string) => void; records?: LabBuildRecord[]; packages?: readonly string[] } = {},
+): Promise<string> {
+  const exec = opts.exec ?? new HostExecutor({ DEBIAN_FRONTEND: "noninteractive", PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" });
+  const log = opts.log ?? ((m: string) => process.stderr.write(`lab: ${m}\n`));
+  const packages = opts.packages ?? LAB_PACKAGES;
+  const root = labCacheDir();
+  mkdirSync(root, { recursive: true });
+  const udir = join(root, `userland-${userlandHash(packages)}`);
+  if (!existsSync(join(udir, "rootfs", "usr", "sbin", "policy-rc.d"))) {
+    rmSync(udir, { recursive: true, force: true });
+    await buildInto(udir, `userland (debootstrap bookworm + ${packages.length} packages)`, (tmp) =>
+      exec.run(niced(["sh", join(LAB_DIR, "build-userland.sh"), tmp, packages.join(","), DEBIAN_MIRROR]), { timeoutMs: 3_600_000 }).then(() => undefined), log, opts.records);
+  }
+  return udir;
+}
+
 /** The bootable image for one kernel package: built (userland first) when missing, else found. */
 export async function ensureLabImage(
   pkg: string,
@@ -151,12 +169,7 @@ export async function ensureLabImage(
     opts.records?.push({ what: `image ${kpkg}`, built: false, seconds: 0 });
     return found;
   }
-  const udir = join(root, `userland-${userlandHash(packages)}`);
-  if (!existsSync(join(udir, "rootfs", "usr", "sbin", "policy-rc.d"))) {
-    rmSync(udir, { recursive: true, force: true });
-    await buildInto(udir, `userland (debootstrap bookworm + ${packages.length} packages)`, (tmp) =>
-      exec.run(niced(["sh", join(LAB_DIR, "build-userland.sh"), tmp, packages.join(","), DEBIAN_MIRROR]), { timeoutMs: 3_600_000 }).then(() => undefined), log, opts.records);
-  }
+  const udir = await ensureUserland({ ...opts, exec, log, packages });
   await buildInto(kdir, `image ${kpkg}`, (tmp) =>
     exec.run(niced(["sh", join(LAB_DIR, "build-kernel.sh"), udir, tmp, kpkg, DEBIAN_MIRROR, SECURITY_MIRROR, ROOT_SIZE, join(LAB_DIR, "guest")]), { timeoutMs: 3_600_000 }).then(() => undefined), log, opts.records);
   const img = readImage(kdir);

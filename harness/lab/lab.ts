@@ -5,7 +5,9 @@ import { attachText } from "../report/allure.ts";
 import { Run } from "../run.ts";
 import { parseConfig } from "../config.ts";
 import type { LabImage } from "./image.ts";
-import { LabVm } from "./vm.ts";
+import { DirectMachine } from "./direct.ts";
+import { type LabHost, type LabMode, type LabTarget, chooseTargets, labNeeds, targetTag } from "./targets.ts";
+import { LabVm, type StopResult } from "./vm.ts";
 
 /**
  * What a lab test file uses: the images the lab project's global setup built (or the reason there
@@ -13,9 +15,13 @@ import { LabVm } from "./vm.ts";
  * and SIGINT, and network namespaces of the guest as Executors ("hosts" of depth D).
  */
 export interface LabProvided {
-  /** per kernel package: the image, or why there is none */
+  /** NETCONFORM_LAB */
+  mode: LabMode;
+  /** the host's kernel, its probed features, and whether the direct target can run here */
+  host?: LabHost;
+  /** per kernel package: the VM image, or why there is none */
   images: Array<{ pkg: string; image?: LabImage }>;
-  /** why the lab cannot run here at all (NETCONFORM_LAB=never, no qemu and no way to install it) */
+  /** why no VM can run here (no qemu and no way to install it; NETCONFORM_LAB=never) */
   missing?: string;
 }
 
@@ -26,20 +32,35 @@ declare module "vitest" {
 }
 
 export function labProvided(): LabProvided {
-  return inject("lab") ?? { images: [], missing: "the lab project's global setup did not run (use --project lab)" };
+  return inject("lab") ?? { mode: "auto", images: [], missing: "the lab project's global setup did not run (use --project lab)" };
+}
+
+/** A lab file's targets (each with its tag for test names), and whether the file may run. */
+export interface LabFile {
+  enabled: boolean;
+  targets: Array<{ target: LabTarget; tag: string }>;
+  /** why these targets (host or VM), for the report */
+  why: string;
 }
 
 /**
- * Gate a lab file: NETCONFORM_LAB=never is always a skip naming itself; a lab that cannot run here
- * is a skip with the reason, or an error when the file was asked for by name (harness/preflight/gate.ts).
+ * Gate a lab file by the kernel features it needs (LAB_NEEDS in targets.ts): on the host kernel
+ * directly when it has them, else in the lab's VMs (NETCONFORM_LAB decides, see targets.ts).
+ * NETCONFORM_LAB=never without the host's features is always a skip naming both; a lab that cannot
+ * run here is a skip with the reason, or an error when the file was asked for by name
+ * (harness/preflight/gate.ts).
  */
-export function gateLab(file: string): boolean {
+export function labFile(file: string): LabFile {
   const p = labProvided();
-  if (p.missing?.startsWith("NETCONFORM_LAB=never")) {
-    beforeEach((ctx) => ctx.skip(`kernel lab: ${p.missing}`));
-    return false;
+  const c = chooseTargets({ mode: p.mode, host: p.host, images: p.images, vmMissing: p.missing }, labNeeds(file));
+  const targets = c.targets.map((target) => ({ target, tag: targetTag(target) }));
+  // with no target at all, one placeholder keeps the file's tests listed (and skipped with the reason)
+  const listed = targets.length ? targets : p.images.map((i) => ({ target: { kind: "vm" as const, ...i }, tag: targetTag({ kind: "vm", ...i }) }));
+  if (c.missing?.startsWith("NETCONFORM_LAB=never")) {
+    beforeEach((ctx) => ctx.skip(`kernel lab: ${c.missing}`));
+    return { enabled: false, targets: listed, why: c.why };
   }
-  return gateSuite(file, p.missing ? `kernel lab: ${p.missing}` : undefined);
+  return { enabled: gateSuite(file, c.missing ? `kernel lab: ${c.missing}` : undefined), targets: listed, why: c.why };
 }
 
 /** a Run for one lab file: its id names the VMs; keep=never; teardown on SIGINT/SIGTERM */
@@ -50,9 +71,19 @@ export function labRun(tag: string): Run {
   return run;
 }
 
-/** Boot a VM of `image` for `run`; it is stopped by the run's teardown (and attached when a test failed). */
-export async function labVm(run: Run, image: LabImage, role: string): Promise<LabVm> {
-  const vm = await LabVm.start({ image, dir: run.dir, name: `${run.id}-${role}` });
+/** A machine of the lab: a VM booting a lab kernel, or the direct target on the host kernel. */
+export type LabMachine = LabVm | DirectMachine;
+
+/** Start the machine of `target` for `run`; it is stopped by the run's teardown (and attached when a test failed). */
+export async function labMachine(run: Run, target: LabTarget, role: string): Promise<LabMachine> {
+  const name = `${run.id}-${role}`.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64);
+  if (target.kind === "host") {
+    const m = await DirectMachine.start({ image: target.image, name, runId: run.id, kernelVersion: target.kernelVersion });
+    run.defer(`direct target ${m.name} (${m.where})`, async () => void (await m.stop()));
+    return m;
+  }
+  if (!target.image) throw new Error(`no lab image for ${target.pkg}`);
+  const vm = await LabVm.start({ image: target.image, dir: run.dir, name });
   run.defer(`VM ${vm.name} (${vm.where}, pid ${vm.pid})`, async () => {
     const s = await vm.stop();
     if (s.how === "killed") throw new Error(`VM ${vm.name} did not power off; killed by PID after the grace period`);
@@ -60,17 +91,22 @@ export async function labVm(run: Run, image: LabImage, role: string): Promise<La
   return vm;
 }
 
-/** attach the guest's console log (kernel messages, nc-init, the agent) to the running test */
-export async function attachConsole(vm: LabVm): Promise<void> {
-  await attachText(`${vm.where} console log`, vm.consoleLog());
+/** the kernel a target runs: `uname -r` as the lab image or the host probe recorded it */
+export function targetKernel(t: LabTarget): { version: string; pkg: string } {
+  return t.kind === "host" ? { version: t.kernelVersion, pkg: `the host's kernel ${t.kernelVersion}` } : { version: t.image?.kernelVersion ?? t.pkg, pkg: t.image?.kernelPackage ?? t.pkg };
+}
+
+/** a clean stop: a VM powered off, the direct target's container removed */
+export function cleanStop(s: StopResult): boolean {
+  return s.how === "powered off" || s.how === "removed";
 }
 
 /** A network namespace of the guest as an Executor: `ip netns exec <ns> argv…`. */
 export class NetnsExecutor implements Executor {
   readonly where: string;
-  readonly vm: LabVm;
+  readonly vm: LabMachine;
   readonly ns: string;
-  constructor(vm: LabVm, ns: string) {
+  constructor(vm: LabMachine, ns: string) {
     this.vm = vm;
     this.ns = ns;
     this.where = `${vm.where}/netns:${ns}`;
@@ -86,7 +122,28 @@ export class NetnsExecutor implements Executor {
   }
 }
 
-/** "[lab 6.1.0-50-amd64]" for test names (the kernel package when no image was built) */
+
+
+/** attach the machine's console log (a VM: kernel messages, nc-init, the agent; the direct target: the host's dmesg) to the running test */
+export async function attachConsole(vm: LabMachine): Promise<void> {
+  await attachText(vm instanceof DirectMachine ? `${vm.where} host kernel messages (dmesg)` : `${vm.where} console log`, await vm.consoleLog());
+}
+
+// ---- transition shims for lab files written against the first lab API (VM only); removed once every file uses labFile/labMachine
+/** @deprecated use labFile */
+export function gateLab(file: string): boolean {
+  const p = labProvided();
+  if (p.missing?.startsWith("NETCONFORM_LAB=never")) {
+    beforeEach((ctx) => ctx.skip(`kernel lab: ${p.missing}`));
+    return false;
+  }
+  return gateSuite(file, p.missing ? `kernel lab: ${p.missing}` : undefined);
+}
+/** @deprecated use labFile(...).targets[i].tag */
 export function labTag(entry: { pkg: string; image?: LabImage }): string {
-  return `[lab ${entry.image?.kernelVersion ?? entry.pkg}]`;
+  return targetTag({ kind: "vm", ...entry });
+}
+/** @deprecated use labMachine */
+export async function labVm(run: Run, image: LabImage, role: string): Promise<LabVm> {
+  return (await labMachine(run, { kind: "vm", pkg: image.kernelPackage, image }, role)) as LabVm;
 }

@@ -19,10 +19,9 @@ import { parseConntrack } from "../evidence/parsers/conntrack.ts";
 import { mlb09 } from "../oracles/mlb.ts";
 import { formatVerdict, type Verdict } from "../oracles/verdict.ts";
 import { attachJson, attachText, behaviour } from "../report/allure.ts";
-import { NetnsExecutor, attachConsole, gateLab, labProvided, labRun, labTag, labVm } from "./lab.ts";
-import type { LabVm } from "./vm.ts";
+import { type LabMachine, NetnsExecutor, attachConsole, cleanStop, labFile, labMachine, labRun, targetKernel } from "./lab.ts";
 
-const enabled = gateLab(import.meta.filename);
+const lab = labFile(import.meta.filename);
 const run = labRun("sctp");
 
 const VIP = "10.123.123.101";
@@ -66,10 +65,9 @@ function serve(ns: string, name: string, ip: string, port: number, answer: strin
   return `ip netns exec ${ns} setsid ncat --sctp -l -k ${ip} ${port} --sh-exec 'echo ${answer}' </dev/null >/tmp/${name}.log 2>&1 & echo $! >/tmp/${name}.pid`;
 }
 
-for (const entry of labProvided().images) {
-  const tag = labTag(entry);
+for (const { target, tag } of lab.targets) {
   describe(`${tag} MLB-09 SCTP through a kube-proxy DNAT of a LoadBalancer VIP (namespaces stand in for client/node/pod)`, () => {
-    let vm: LabVm;
+    let vm: LabMachine;
     let node: NetnsExecutor;
     let client: NetnsExecutor;
     let pod: NetnsExecutor;
@@ -93,9 +91,9 @@ for (const entry of labProvided().images) {
     }
 
     beforeAll(async () => {
-      if (!enabled || !entry.image) return;
+      if (!lab.enabled) return;
       const t0 = Date.now();
-      vm = await labVm(run, entry.image, entry.image.kernelVersion.replace(/[^A-Za-z0-9.-]/g, "-").slice(0, 20));
+      vm = await labMachine(run, target, targetKernel(target).version.replace(/[^A-Za-z0-9.-]/g, "-").slice(0, 20));
       timings["boot to first command (ms)"] = vm.bootMs;
       node = new NetnsExecutor(vm, "node");
       client = new NetnsExecutor(vm, "client");
@@ -114,7 +112,7 @@ for (const entry of labProvided().images) {
       if (!vm) return;
       const s = await vm.stop();
       timings["power-off (ms)"] = s.ms;
-      expect(s.how, `VM ${vm.name}: ${s.how}`).toBe("powered off");
+      expect(cleanStop(s), `${vm.name}: ${s.how}`).toBe(true);
       expect(vm.running).toBe(false);
     });
 
@@ -122,8 +120,8 @@ for (const entry of labProvided().images) {
       await behaviour("MLB-09", "D");
       await withEvidence("MLB-09 pass case", evidence, async () => {
         const uname = await vm.run(["uname", "-r"]);
-        expect(uname.stdout.trim()).toBe(entry.image!.kernelVersion);
-        await attachText("kernel", `${entry.image!.kernelPackage}\nuname -r: ${uname.stdout.trim()}`);
+        expect(uname.stdout.trim()).toBe(targetKernel(target).version);
+        await attachText("kernel", `${targetKernel(target).pkg}\nuname -r: ${uname.stdout.trim()}\n(${lab.why})`);
         await attachText("node iptables-save -t nat", (await node.run(["iptables-save", "-t", "nat"])).stdout);
         const { v, answer } = await associate("pass");
         expect(answer, "the pod's answer reached the client through the VIP").toBe(POD.answer);

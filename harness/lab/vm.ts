@@ -44,7 +44,8 @@ const replySchema = z.union([
 ]);
 type Reply = z.infer<typeof replySchema>;
 
-export interface StopResult { how: "powered off" | "killed" | "already gone"; ms: number }
+/** how a lab machine stopped: a VM powers off (or is killed by PID); the direct target's container is removed */
+export interface StopResult { how: "powered off" | "killed" | "already gone" | "removed"; ms: number }
 
 export class LabVm implements Executor {
   readonly where: string;

@@ -34,10 +34,11 @@ describe("preflight/kernel on the real host (HostExecutor)", () => {
     expect(by.IP_VS!.present).toBe(existsSync("/proc/net/ip_vs"));
     expect(by.IP_SCTP!.present).toBe(existsSync("/proc/sys/net/sctp"));
     expect(by.NFS!.present).toBe(/\bnfs4?\b/.test(readFileSync("/proc/filesystems", "utf8")));
+    expect(by.NFSD!.present).toBe(/\bnfsd\b/.test(readFileSync("/proc/filesystems", "utf8")));
 
     const root = process.getuid?.() === 0;
     const cfg = kernelConfig();
-    const sym = { INET_ESP: "CONFIG_INET_ESP", XFRM_INTERFACE: "CONFIG_XFRM_INTERFACE", NET_IPVTI: "CONFIG_NET_IPVTI", DUMMY: "CONFIG_DUMMY", NETEM: "CONFIG_NET_SCH_NETEM", TUN: "CONFIG_TUN" } as const;
+    const sym = { INET_ESP: "CONFIG_INET_ESP", XFRM_INTERFACE: "CONFIG_XFRM_INTERFACE", NET_IPVTI: "CONFIG_NET_IPVTI", DUMMY: "CONFIG_DUMMY", NETEM: "CONFIG_NET_SCH_NETEM", TUN: "CONFIG_TUN", IPIP: "CONFIG_NET_IPIP" } as const;
     for (const [f, s] of Object.entries(sym)) {
       const p = by[f]!;
       if (!root) continue; // without CAP_SYS_ADMIN the netns probes may be inconclusive

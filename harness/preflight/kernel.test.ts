@@ -27,7 +27,7 @@ class FakeNodeExecutor implements Executor {
     if (cmd === "gzip") return this.opts.config ? ok(this.opts.config) : fail("gzip: /proc/config.gz: No such file or directory");
     if (cmd === "cat" && line === "/proc/net/ip_vs") return this.has.has("IP_VS") ? ok("IP Virtual Server version 1.2.1 (size=4096)\n") : fail("cat: /proc/net/ip_vs: No such file or directory");
     if (cmd === "cat" && line === "/proc/sys/net/sctp/addip_enable") return this.has.has("IP_SCTP") ? ok("0\n") : fail("cat: /proc/sys/net/sctp/addip_enable: No such file or directory");
-    if (cmd === "cat" && line === "/proc/filesystems") return ok(`nodev\tsysfs\nnodev\tproc\n\text4\n${this.has.has("NFS") ? "nodev\tnfs\nnodev\tnfs4\n" : ""}`);
+    if (cmd === "cat" && line === "/proc/filesystems") return ok(`nodev\tsysfs\nnodev\tproc\n\text4\n${this.has.has("NFS") ? "nodev\tnfs\nnodev\tnfs4\n" : ""}${this.has.has("NFSD") ? "nodev\tnfsd\n" : ""}`);
     if ((cmd === "ip" || cmd === "tc") && this.opts.noIpTool) throw new Error(`spawn ${cmd} ENOENT`);
     if (cmd === "ip" && rest[0] === "netns") {
       if (this.opts.netnsFails) return fail("mount --make-shared /run/netns failed: Operation not permitted");
@@ -42,6 +42,7 @@ class FakeNodeExecutor implements Executor {
       if (sub.includes("type dummy")) return gate("DUMMY", "Error: Unknown device type.");
       if (sub.includes("type xfrm")) return gate("XFRM_INTERFACE", "Error: Unknown device type.");
       if (sub.includes("type vti")) return gate("NET_IPVTI", "Error: Unknown device type.");
+      if (sub.includes("type ipip")) return gate("IPIP", "Error: Unknown device type.");
       if (sub.startsWith("tuntap")) return gate("TUN", "open: No such device");
       if (sub.includes("netem")) return gate("NETEM", "Error: Specified qdisc kind is unknown.");
       if (sub.includes("xfrm state add")) return gate("INET_ESP", "Error: Requested type not found.");
@@ -65,6 +66,8 @@ describe("preflight/kernel (with a fake Executor test double)", () => {
       XFRM_INTERFACE: [false, "ip link add type xfrm: Error: Unknown device type."],
       NET_IPVTI: [false, "ip link add type vti: Error: Unknown device type."],
       NFS: [false, "nfs not in /proc/filesystems"],
+      NFSD: [false, "nfsd not in /proc/filesystems"],
+      IPIP: [false, "ip link add type ipip: Error: Unknown device type."],
       DUMMY: [false, "ip link add type dummy: Error: Unknown device type."],
       NETEM: [false, "tc qdisc add netem: Error: Specified qdisc kind is unknown."],
       TUN: [true, "created a tun device in a throwaway netns"],

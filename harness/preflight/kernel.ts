@@ -6,12 +6,14 @@
  *   IP_VS           /proc/net/ip_vs exists                         (KLVS, kube-proxy IPVS mode)
  *   IP_SCTP         /proc/sys/net/sctp exists                      (MLB-09)
  *   NFS             "nfs"/"nfs4" in /proc/filesystems              (MIPAM's RWX claim)
+ *   NFSD            "nfsd" in /proc/filesystems                    (the kernel lab's NFS server)
  *   INET_ESP        an ESP SA can be added in a throwaway netns    (IPSEC-02/03)
  *   XFRM_INTERFACE  a link of type xfrm can be created there       (IPSEC-01 route-based)
  *   NET_IPVTI       a link of type vti can be created there        (IPSEC-04)
  *   DUMMY           a link of type dummy can be created there
  *   NETEM           a netem qdisc can be added on its lo
  *   TUN             a tun device can be created there              (strongswan kernel-libipsec)
+ *   IPIP            a link of type ipip can be created there       (tunl0, KLVS-08)
  *
  * Everything a probe creates lives in a network namespace `nc-probe-<random>` that is deleted
  * afterwards, whatever happened. /proc/config.gz, when readable, adds the CONFIG_ line to the
@@ -21,7 +23,7 @@
 import { randomBytes } from "node:crypto";
 import type { ExecResult, Executor } from "../exec/types.ts";
 
-export const KERNEL_FEATURES = ["IP_VS", "IP_SCTP", "INET_ESP", "XFRM_INTERFACE", "NET_IPVTI", "NFS", "DUMMY", "NETEM", "TUN"] as const;
+export const KERNEL_FEATURES = ["IP_VS", "IP_SCTP", "INET_ESP", "XFRM_INTERFACE", "NET_IPVTI", "NFS", "NFSD", "DUMMY", "NETEM", "TUN", "IPIP"] as const;
 export type KernelFeature = (typeof KERNEL_FEATURES)[number];
 
 export interface FeatureProbe {
@@ -41,9 +43,11 @@ const CONFIG: Record<KernelFeature, string> = {
   XFRM_INTERFACE: "CONFIG_XFRM_INTERFACE",
   NET_IPVTI: "CONFIG_NET_IPVTI",
   NFS: "CONFIG_NFS_FS",
+  NFSD: "CONFIG_NFSD",
   DUMMY: "CONFIG_DUMMY",
   NETEM: "CONFIG_NET_SCH_NETEM",
   TUN: "CONFIG_TUN",
+  IPIP: "CONFIG_NET_IPIP",
 };
 
 const firstLine = (r: ExecResult) => (r.stderr.trim() || r.stdout.trim()).split("\n")[0]?.trim() || `exit ${r.exitCode}`;
@@ -78,6 +82,7 @@ const NETNS_PROBES: Partial<Record<KernelFeature, { what: string; label: string;
   DUMMY: { what: "a dummy link", label: "ip link add type dummy", argv: (ns) => ["ip", "-n", ns, "link", "add", "nc-dummy0", "type", "dummy"] },
   XFRM_INTERFACE: { what: "an xfrm link", label: "ip link add type xfrm", argv: (ns) => ["ip", "-n", ns, "link", "add", "nc-xfrm0", "type", "xfrm", "dev", "lo", "if_id", "7"] },
   NET_IPVTI: { what: "a vti link", label: "ip link add type vti", argv: (ns) => ["ip", "-n", ns, "link", "add", "nc-vti0", "type", "vti", "local", "192.0.2.1", "remote", "192.0.2.2", "key", "7"] },
+  IPIP: { what: "an ipip link", label: "ip link add type ipip", argv: (ns) => ["ip", "-n", ns, "link", "add", "nc-ipip0", "type", "ipip", "local", "192.0.2.1", "remote", "192.0.2.2"] },
   TUN: { what: "a tun device", label: "ip tuntap add mode tun", argv: (ns) => ["ip", "-n", ns, "tuntap", "add", "dev", "nc-tun0", "mode", "tun"] },
   NETEM: { what: "a netem qdisc", label: "tc qdisc add netem", argv: (ns) => ["tc", "-n", ns, "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"] },
   INET_ESP: {
@@ -133,13 +138,17 @@ async function procProbes(ex: Executor, wanted: KernelFeature[]): Promise<Map<Ke
     else if (/No such file/i.test(r.stderr)) out.set("IP_SCTP", { present: false, evidence: "/proc/sys/net/sctp absent" });
     else out.set("IP_SCTP", { inconclusive: `cat /proc/sys/net/sctp/addip_enable: ${firstLine(r)}` });
   }
-  if (wanted.includes("NFS")) {
+  if (wanted.includes("NFS") || wanted.includes("NFSD")) {
     const r = await run(ex, ["cat", "/proc/filesystems"]);
-    if (r.exitCode !== 0) out.set("NFS", { inconclusive: `cat /proc/filesystems: ${firstLine(r)}` });
-    else {
-      const fs = r.stdout.split("\n").map((l) => l.trim().split(/\s+/).pop());
+    const fs = r.stdout.split("\n").map((l) => l.trim().split(/\s+/).pop());
+    if (wanted.includes("NFS")) {
       const nfs = fs.filter((f) => f === "nfs" || f === "nfs4");
-      out.set("NFS", nfs.length ? { present: true, evidence: `${nfs.join(", ")} in /proc/filesystems` } : { present: false, evidence: "nfs not in /proc/filesystems" });
+      if (r.exitCode !== 0) out.set("NFS", { inconclusive: `cat /proc/filesystems: ${firstLine(r)}` });
+      else out.set("NFS", nfs.length ? { present: true, evidence: `${nfs.join(", ")} in /proc/filesystems` } : { present: false, evidence: "nfs not in /proc/filesystems" });
+    }
+    if (wanted.includes("NFSD")) {
+      if (r.exitCode !== 0) out.set("NFSD", { inconclusive: `cat /proc/filesystems: ${firstLine(r)}` });
+      else out.set("NFSD", fs.includes("nfsd") ? { present: true, evidence: "nfsd in /proc/filesystems" } : { present: false, evidence: "nfsd not in /proc/filesystems" });
     }
   }
   return out;

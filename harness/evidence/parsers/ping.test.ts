@@ -36,6 +36,24 @@ describe("parsers/ping", () => {
     expect(() => parsePing(text)).toThrow(msg);
   });
 
+  it("accepts iputils' statistics tail with pipe and ipg/ewma parts (recorded by harness/lab/direct.lab.test.ts, ping -i 0.2 in a loaded container)", () => {
+    const out = (tail: string) => `PING 10.77.0.2 (10.77.0.2) 56(84) bytes of data.
+64 bytes from 10.77.0.2: icmp_seq=1 ttl=64 time=427 ms
+64 bytes from 10.77.0.2: icmp_seq=2 ttl=64 time=223 ms
+64 bytes from 10.77.0.2: icmp_seq=3 ttl=64 time=20.1 ms
+
+--- 10.77.0.2 ping statistics ---
+3 packets transmitted, 3 received, 0% packet loss, time 417ms
+${tail}
+`;
+    expect(parsePing(out("rtt min/avg/max/mdev = 20.053/223.487/427.790/166.459 ms, pipe 3"))).toMatchObject({ transmitted: 3, received: 3, ttls: [64, 64, 64] });
+    expect(parsePing(out("rtt min/avg/max/mdev = 0.036/0.045/0.058/0.009 ms, pipe 2, ipg/ewma 0.080/0.049 ms")).received).toBe(3);
+    expect(parsePing(out("rtt min/avg/max/mdev = 0.036/0.045/0.058/0.009 ms, ipg/ewma 0.080/0.049 ms")).received).toBe(3);
+    expect(parsePing(out("pipe 3")).received).toBe(3);
+    expect(() => parsePing(out("rtt min/avg/max/mdev = 0.036/0.045/0.058/0.009 ms pipe 2"))).toThrow(/unrecognised line/);
+    expect(() => parsePing(out(", pipe 2"))).toThrow(/unrecognised line/);
+  });
+
   it("fuzz: mangled ping output and probe series parse or fail with ParseError", () => {
     const r = fuzz([lost, answered, ttl], parsePing, () => undefined, 300, 5);
     expect(r.bad.slice(0, 3)).toEqual([]);

@@ -9,6 +9,11 @@
  *   --- 10.123.123.99 ping statistics ---
  *   3 packets transmitted, 0 received, 100% packet loss, time 2049ms
  *   rtt min/avg/max/mdev = 0.293/0.351/0.412/0.049 ms
+ *
+ * iputils ends the statistics with one line of up to three parts, comma-separated, each optional:
+ * "rtt min/avg/max/mdev = … ms" (when a reply was timed), "pipe N" (more than one probe was
+ * outstanding at once, e.g. with -i 0.2 on a slow path) and "ipg/ewma a/b ms" (flood, adaptive or
+ * interval 0), e.g. "rtt min/avg/max/mdev = 20.053/223.487/427.790/166.459 ms, pipe 3".
  */
 import { z } from "zod";
 import { ParseError } from "../parse-error.ts";
@@ -26,6 +31,11 @@ export interface PingResult {
   /** "From X … Destination Host Unreachable" lines */
   unreachable: number;
 }
+
+const RTT = String.raw`rtt min\/avg\/max\/mdev = [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms`;
+const PIPE = String.raw`pipe \d+`;
+const IPG = String.raw`ipg\/ewma [\d.]+\/[\d.]+ ms`;
+const TAIL = new RegExp(`^(?:${RTT}(?:, ${PIPE})?(?:, ${IPG})?|${PIPE}(?:, ${IPG})?|${IPG})$`);
 
 export function parsePing(text: string, opts?: ParseOptions): PingResult {
   const P = "ping";
@@ -60,7 +70,7 @@ export function parsePing(text: string, opts?: ParseOptions): PingResult {
       stats = { transmitted: Number(m[1]), received: Number(m[2]), lossPercent: Number(m[4]) };
       if (m[3] !== undefined) stats.errors = Number(m[3]);
       if (stats.received > stats.transmitted) fail("more received than transmitted");
-    } else if (/^rtt min\/avg\/max\/mdev = [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms$/.test(t) || /^pipe \d+$/.test(t)) {
+    } else if (TAIL.test(t)) {
       if (!stats) fail("rtt line before the statistics");
     } else fail("unrecognised line");
     });
