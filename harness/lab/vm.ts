@@ -21,6 +21,8 @@ import { type LabImage, niced } from "./image.ts";
  * leaves no QEMU behind; the watchdog also bounds the VM's life (maxLifeS).
  */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
+/** where the guest sees LabVmOptions.share */
+export const SHARE_MOUNT = "/mnt/share";
 
 export const labVmOptionsSchema = z.object({
   image: z.custom<LabImage>((v) => typeof v === "object" && v !== null && "vmlinuz" in v, "a LabImage from ensureLabImage"),
@@ -32,6 +34,8 @@ export const labVmOptionsSchema = z.object({
   cpus: z.number().int().min(1).max(4).default(2),
   /** until the agent answers; TCG on a loaded 2-core machine is slow */
   bootTimeoutMs: z.number().int().positive().default(Number(process.env.NETCONFORM_LAB_BOOT_TIMEOUT_S ?? 400) * 1000),
+  /** a host directory shared with the guest (virtio-9p), mounted read-write at SHARE_MOUNT */
+  share: z.string().min(1).optional(),
   /** the watchdog kills the VM after this long whatever happens */
   maxLifeS: z.number().int().positive().default(3 * 3600),
 });
@@ -52,8 +56,10 @@ export class LabVm implements Executor {
   readonly image: LabImage;
   readonly consolePath: string;
   readonly name: string;
-  /** ms from spawning QEMU to the agent's first answer */
+  /** ms from spawning QEMU to the agent's first answer (and the share mounted) */
   bootMs = 0;
+  /** the shared directory: host path and where the guest mounted it */
+  share: { host: string; guest: string } | undefined;
   private readonly tmp: string;
   private qemu: ChildProcess | undefined;
   private qemuStderr = "";
@@ -103,6 +109,7 @@ export class LabVm implements Executor {
       "-device", "virtio-serial-pci", "-chardev", `socket,id=agent,path=${sockPath},server=on,wait=off`,
       "-device", "virtserialport,chardev=agent,name=nc.agent",
       "-nic", "none",
+      ...(o.share ? ["-virtfs", `local,path=${o.share},mount_tag=ncshare,security_model=none,id=ncshare`] : []),
     ];
     const argv = niced(["qemu-system-x86_64", ...args]);
     const q = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
@@ -137,6 +144,11 @@ export class LabVm implements Executor {
         if (pong.pong !== this.image.kernelVersion) throw new Error(`the guest runs kernel ${pong.pong}, not the image's ${this.image.kernelVersion}`);
         break;
       }
+    }
+    if (o.share) {
+      const m = await this.run(["sh", "-c", `modprobe 9pnet_virtio && mkdir -p ${SHARE_MOUNT} && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 ncshare ${SHARE_MOUNT}`], { allowFailure: true });
+      if (m.exitCode !== 0) throw new Error(`mounting the share ${o.share} at ${SHARE_MOUNT}: ${m.stderr.trim() || `exit ${m.exitCode}`}`);
+      this.share = { host: o.share, guest: SHARE_MOUNT };
     }
     this.bootMs = Date.now() - t0;
   }
