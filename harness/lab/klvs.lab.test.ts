@@ -17,6 +17,8 @@
  * killed, the namespace deleted) and the VIP moves to the other within the bound, new connections
  * work, an established one is reset. Negative control: with router-2's keepalived stopped first, the
  * VIP never moves and the oracle says so.
+ * The topology and the keepalived configuration are klvs-topology.ts's (shared with
+ * klvs-program.lab.test.ts); this file uses be1/be2 and virtual servers :80/:81 only.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { collectEvidence, withEvidence } from "../evidence/collector.ts";
@@ -25,86 +27,17 @@ import { parseKeepalived } from "../evidence/parsers/keepalived.ts";
 import { VipTimelineSchema, klvs05, klvs06, type RouterVrrp } from "../oracles/klvs.ts";
 import { formatVerdict } from "../oracles/verdict.ts";
 import { attachJson, attachText, behaviour } from "../report/allure.ts";
-import { NetnsExecutor, attachConsole, gateLab, labProvided, labRun, labTag, labVm } from "./lab.ts";
-import type { LabVm } from "./vm.ts";
+import { BACKENDS as ALL_BACKENDS, HOLDERS, PAIR_SERVICES, ROUTERS, VIP, keepalivedConf, keepalivedStopScript, networkScript, routerUpScript, until, writeConf, type Router } from "./klvs-topology.ts";
+import { type LabMachine, NetnsExecutor, attachConsole, cleanStop, labFile, labMachine, labRun, targetKernel } from "./lab.ts";
 
-const enabled = gateLab(import.meta.filename);
+const lab = labFile(import.meta.filename);
 const run = labRun("klvs");
 
-const VIP = "10.232.35.199";
-const GW = "10.42.0.1";
-const ROUTERS = [
-  { name: "router-1", lan: "10.232.35.41", back: "10.42.0.41", priority: 150 },
-  { name: "router-2", lan: "10.232.35.31", back: "10.42.0.31", priority: 100 },
-] as const;
-const BACKENDS = [{ name: "be1", ip: "10.42.0.2" }, { name: "be2", ip: "10.42.0.3" }] as const;
+const BACKENDS = [ALL_BACKENDS[0], ALL_BACKENDS[1]] as const;
 /** VRRP master-down interval with advert_int 1 is ~3.6 s; TCG on a loaded machine adds seconds */
 const MOVE_BOUND_MS = 15_000;
-
-function keepalivedConf(r: (typeof ROUTERS)[number]): string {
-  const peer = ROUTERS.find((o) => o !== r)!;
-  const vs = (port: number) => `virtual_server ${VIP} ${port} {
-    lb_algo rr
-    lb_kind NAT
-    protocol TCP
-${BACKENDS.map((b) => `    real_server ${b.ip} ${port} {\n        weight 1\n    }`).join("\n")}
-}`;
-  return `global_defs {
-    router_id ${r.name}
-    vrrp_version 3
-}
-vrrp_instance VI_1 {
-    state BACKUP
-    interface lan0
-    virtual_router_id 106
-    priority ${r.priority}
-    advert_int 1
-    unicast_src_ip ${r.lan}
-    unicast_peer {
-        ${peer.lan}
-    }
-    virtual_ipaddress {
-        ${VIP}/32 dev lan0
-        ${GW}/24 dev back0
-    }
-}
-${vs(80)}
-${vs(81)}
-`;
-}
-
-const NETWORK = `set -eu
-modprobe ip_vs; modprobe ip_vs_rr
-for n in lan back client be1 be2; do ip netns add $n; ip -n $n link set lo up; done
-for n in lan back; do ip -n $n link add br0 type bridge; ip -n $n link set br0 up; done
-ip link add eth0 netns client type veth peer name p-client netns lan
-ip -n lan link set p-client master br0 up
-ip -n client addr add 10.232.35.10/24 dev eth0; ip -n client link set eth0 up
-${BACKENDS.map((b) => `ip link add eth0 netns ${b.name} type veth peer name p-${b.name} netns back
-ip -n back link set p-${b.name} master br0 up
-ip -n ${b.name} addr add ${b.ip}/24 dev eth0; ip -n ${b.name} link set eth0 up; ip -n ${b.name} route add default via ${GW}
-ip netns exec ${b.name} setsid ncat -l -k ${b.ip} 80 --sh-exec 'echo ${b.name}' </dev/null >/tmp/${b.name}-80.log 2>&1 &
-ip netns exec ${b.name} setsid ncat -l -k ${b.ip} 81 --sh-exec 'echo ${b.name}; cat' </dev/null >/tmp/${b.name}-81.log 2>&1 &`).join("\n")}
-`;
-
-/** a router namespace wired to both bridges, with keepalived started in it (pid files of its own) */
-function routerUp(r: (typeof ROUTERS)[number]): string {
-  return `set -eu
-ip netns add ${r.name}; ip -n ${r.name} link set lo up
-ip link add lan0 netns ${r.name} type veth peer name p-${r.name} netns lan
-ip link add back0 netns ${r.name} type veth peer name p-${r.name} netns back
-ip -n lan link set p-${r.name} master br0 up; ip -n back link set p-${r.name} master br0 up
-ip -n ${r.name} addr add ${r.lan}/24 dev lan0; ip -n ${r.name} link set lan0 up
-ip -n ${r.name} addr add ${r.back}/24 dev back0; ip -n ${r.name} link set back0 up
-ip netns exec ${r.name} sysctl -qw net.ipv4.ip_forward=1
-mkdir -p /etc/keepalived /run/ka
-ip netns exec ${r.name} setsid keepalived --dont-fork --log-console --log-detail -f /etc/keepalived/${r.name}.conf \\
-  -p /run/ka/${r.name}.pid -r /run/ka/${r.name}-vrrp.pid -c /run/ka/${r.name}-checkers.pid </dev/null >>/tmp/keepalived-${r.name}.log 2>&1 &
-`;
-}
-
-/** which routers hold the VIP right now */
-const HOLDERS = `for n in ${ROUTERS.map((r) => r.name).join(" ")}; do ip -n $n -o -4 addr show dev lan0 2>/dev/null | grep -q " ${VIP}/" && echo $n; done; true`;
+const NETWORK = networkScript(BACKENDS, [80, 81], 81);
+const conf = (r: Router) => keepalivedConf(r, PAIR_SERVICES);
 
 /**
  * The failover, recorded inside the guest so agent latency does not blur it: sample the holders every
@@ -184,42 +117,29 @@ function timelineOf(out: string, lost: string) {
   });
 }
 
-for (const entry of labProvided().images) {
-  const tag = labTag(entry);
+for (const { target, tag } of lab.targets) {
   describe(`${tag} KLVS-05/06 keepalived pair with IPVS (rr, Masq) in router namespaces (namespaces stand in for client/routers/real servers)`, () => {
-    let vm: LabVm;
+    let vm: LabMachine;
     const ns = (n: string) => new NetnsExecutor(vm, n);
     const timings: Record<string, number> = {};
     const evidence = () => collectEvidence({ targets: ROUTERS.map((r) => ({ executor: ns(r.name), role: "ipvs" })) });
 
-    async function startRouter(r: (typeof ROUTERS)[number]): Promise<void> {
-      await vm.run(["sh", "-c", `mkdir -p /etc/keepalived && cat > /etc/keepalived/${r.name}.conf`], { input: keepalivedConf(r) });
-      await vm.sh(routerUp(r));
+    async function startRouter(r: Router): Promise<void> {
+      await writeConf(vm, r, conf(r));
+      await vm.sh(routerUpScript(r));
     }
 
-    /** poll (bounded) until `ok` holds for the guest's answer to `script` */
-    async function until(what: string, script: string, ok: (out: string) => boolean, timeoutMs = 90_000): Promise<string> {
-      const t0 = Date.now();
-      let last = "";
-      for (let i = 0; i < 300 && Date.now() - t0 < timeoutMs; i++) {
-        last = (await vm.sh(script, { allowFailure: true })).stdout;
-        if (ok(last)) return last;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-      throw new Error(`${vm.where}: ${what} not reached within ${timeoutMs} ms; last: ${last.trim() || "(nothing)"}`);
-    }
-
-    const vipOn = (name: string) => until(`the VIP on ${name} alone`, HOLDERS, (o) => o.trim() === name);
-    const tablesReady = () => until("IPVS programmed on both routers", ROUTERS.map((r) => `ip netns exec ${r.name} ipvsadm -Ln 2>/dev/null | grep -c -- '->' `).join(";"), (o) => o.trim().split("\n").every((n) => Number(n) >= 4));
+    const vipOn = (name: string) => until(vm, `the VIP on ${name} alone`, HOLDERS, (o) => o.trim() === name);
+    const tablesReady = () => until(vm, "IPVS programmed on both routers", ROUTERS.map((r) => `ip netns exec ${r.name} ipvsadm -Ln 2>/dev/null | grep -c -- '->' `).join(";"), (o) => o.trim().split("\n").every((n) => Number(n) >= 4));
 
     async function vrrpConfs(): Promise<RouterVrrp[]> {
-      return ROUTERS.map((r) => ({ node: r.name, address: r.lan, conf: parseKeepalived(keepalivedConf(r)) }));
+      return ROUTERS.map((r) => ({ node: r.name, address: r.lan, conf: parseKeepalived(conf(r)) }));
     }
 
     beforeAll(async () => {
-      if (!enabled || !entry.image) return;
+      if (!lab.enabled) return;
       const t0 = Date.now();
-      vm = await labVm(run, entry.image, `klvs-${entry.image.kernelVersion.replace(/[^A-Za-z0-9.-]/g, "-").slice(0, 20)}`);
+      vm = await labMachine(run, target, `klvs-${targetKernel(target).version.replace(/[^A-Za-z0-9.-]/g, "-").slice(0, 20)}`);
       timings["boot to first command (ms)"] = vm.bootMs;
       await vm.sh(NETWORK);
       for (const r of ROUTERS) await startRouter(r);
@@ -238,7 +158,8 @@ for (const entry of labProvided().images) {
     afterAll(async () => {
       if (!vm) return;
       const s = await vm.stop();
-      expect(s.how, `VM ${vm.name}: ${s.how}`).toBe("powered off");
+      expect(cleanStop(s), `${vm.name}: ${s.how}`).toBe(true);
+      expect(vm.running).toBe(false);
     });
 
     it(`${tag} KLVS-05 passes: both routers carry the same IPVS programming (ipvsadm -Ln on router-1, /proc/net/ip_vs on router-2), and rr spreads over both real servers (namespaces stand in for client/routers/real servers)`, async () => {
@@ -305,7 +226,7 @@ for (const entry of labProvided().images) {
         // router-1 back (fresh namespace, higher priority: it takes the VIP back), then router-2's keepalived stopped
         await startRouter(ROUTERS[0]);
         await vipOn("router-1");
-        await vm.sh("kill $(cat /run/ka/router-2.pid); for i in $(seq 1 40); do [ -e /run/ka/router-2.pid ] || break; sleep 0.25; done");
+        await vm.sh(keepalivedStopScript(ROUTERS[1]));
         const out = (await vm.sh(failoverScript("router-1"), { timeoutMs: 180_000 })).stdout;
         await attachText("failover record (guest clock, ms)", out);
         const t = timelineOf(out, "router-1");
