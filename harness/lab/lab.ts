@@ -128,22 +128,3 @@ export class NetnsExecutor implements Executor {
 export async function attachConsole(vm: LabMachine): Promise<void> {
   await attachText(vm instanceof DirectMachine ? `${vm.where} host kernel messages (dmesg)` : `${vm.where} console log`, await vm.consoleLog());
 }
-
-// ---- transition shims for lab files written against the first lab API (VM only); removed once every file uses labFile/labMachine
-/** @deprecated use labFile */
-export function gateLab(file: string): boolean {
-  const p = labProvided();
-  if (p.missing?.startsWith("NETCONFORM_LAB=never")) {
-    beforeEach((ctx) => ctx.skip(`kernel lab: ${p.missing}`));
-    return false;
-  }
-  return gateSuite(file, p.missing ? `kernel lab: ${p.missing}` : undefined);
-}
-/** @deprecated use labFile(...).targets[i].tag */
-export function labTag(entry: { pkg: string; image?: LabImage }): string {
-  return targetTag({ kind: "vm", ...entry });
-}
-/** @deprecated use labMachine */
-export async function labVm(run: Run, image: LabImage, role: string): Promise<LabVm> {
-  return (await labMachine(run, { kind: "vm", pkg: image.kernelPackage, image }, role)) as LabVm;
-}

@@ -4,7 +4,7 @@ import { parseCtrafficStats } from "../evidence/parsers/ctraffic.ts";
 import { parseEndpointsTable, parseNodes, parsePods, parsePvcs, parseStorageClass } from "../evidence/parsers/kubectl-get.ts";
 import { parseIpamPrefixes } from "../evidence/parsers/meridio-ipam.ts";
 import { behaviour } from "../report/allure.ts";
-import { mipam01, mipam02, mipam03, mipam04, mipam05, TakeoverTimelineSchema, type IpamPlacement } from "./mipam.ts";
+import { LockTakeoverSchema, mipam01, mipam02, mipam02Lock, mipam03, mipam04, mipam05, TakeoverTimelineSchema, type IpamPlacement, type LockTakeover } from "./mipam.ts";
 import { formatVerdict } from "./verdict.ts";
 
 const text = (id: string, kind: FixtureKind, name: string) => loadFixture(id, kind, name).text;
@@ -108,5 +108,74 @@ describe("oracles/mipam", () => {
     await behaviour("MIPAM-05", "R");
     const v = mipam05({ pvc: parsePvcs(text("MIPAM-05", "fail", "pvc.txt"))[0]!, storageClass: parseStorageClass(text("MIPAM-05", "fail", "storageclass.yaml")) });
     expect(v.reasons).toEqual(["StorageClass nfs-ganesha has volumeBindingMode WaitForFirstConsumer, not Immediate", "claim ipam-rwx-pvc is Pending, not Bound"]);
+  });
+
+  // MIPAM-02 at depth D (harness/lab/nfs.lab.test.ts): a lock timeline shaped like the kernel lab's
+  // record on 6.1.0-50 (guest clock, ms; node-a lost at 1796307210454, node-b got the lock 17903 ms later)
+  const ACTION = "namespace lost: processes frozen, link cut, killed, namespace deleted";
+  const lockRun = (over: (t: LockTakeover) => void = () => undefined): LockTakeover => {
+    const t = LockTakeoverSchema.parse({
+      lock: "/mnt/ipam/ipam.lock",
+      fault: { node: "node-a", atMs: 1796307210454, action: ACTION },
+      writers: [
+        { node: "node-a", events: [{ kind: "start", atMs: 1796307189600 }, { kind: "acquired", atMs: 1796307189708 }, { kind: "alloc", atMs: 1796307190500, cidr: "10.0.1.0/24" }, { kind: "alloc", atMs: 1796307191100, cidr: "10.0.2.0/24" }, { kind: "alloc", atMs: 1796307210100, cidr: "10.0.3.0/24" }] },
+        { node: "node-b", events: [{ kind: "start", atMs: 1796307195900 }, { kind: "acquired", atMs: 1796307228357 }, { kind: "alloc", atMs: 1796307229000, cidr: "10.0.4.0/24" }, { kind: "alloc", atMs: 1796307229600, cidr: "10.0.5.0/24" }, { kind: "done", atMs: 1796307230000 }] },
+      ],
+    });
+    over(t);
+    return t;
+  };
+
+  it("MIPAM-02 (lock) passes: the standby gets the lock after the fault, within the bound, and continues", async () => {
+    await behaviour("MIPAM-02", "R");
+    const v = mipam02Lock(lockRun(), { boundMs: 55_000 });
+    expect(v.ok, formatVerdict(v)).toBe(true);
+    expect(v.reasons).toEqual([
+      "node-a held /mnt/ipam/ipam.lock from 20746 ms before the fault and allocated 3 prefixes",
+      "node-b acquired /mnt/ipam/ipam.lock 17903 ms after node-a was lost (bound 55000 ms)",
+      "node-b continued: 2 prefixes from 10.0.4.0/24 (18546 ms after the fault)",
+    ]);
+    expect(v.measurements).toMatchObject({ takeoverMs: 17903, leaderAllocs: 3, standbyAllocs: 2, firstAllocMs: 18546 });
+  });
+
+  it("MIPAM-02 (lock) names a takeover slower than a bound shorter than the lease", async () => {
+    await behaviour("MIPAM-02", "R");
+    const v = mipam02Lock(lockRun(), { boundMs: 5000 });
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual(["takeover took 17903 ms, more than the bound 5000 ms"]);
+  });
+
+  it("MIPAM-02 (lock) names two writers at once: a split-brain standby that got a lock of its own before the fault", async () => {
+    await behaviour("MIPAM-02", "R");
+    const v = mipam02Lock(
+      lockRun((t) => {
+        t.writers[1]!.events = [{ kind: "start", atMs: 1796307195900 }, { kind: "acquired", atMs: 1796307196013 }, { kind: "alloc", atMs: 1796307196500, cidr: "10.0.1.0/24" }, { kind: "done", atMs: 1796307197000 }];
+      }),
+      { boundMs: 55_000 },
+    );
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual(["two writers at once: node-b wrote from 14441 ms before the fault while node-a held /mnt/ipam/ipam.lock (from 20746 ms before the fault until the fault)"]);
+  });
+
+  it("MIPAM-02 (lock) names a standby that allocates without the lock, and no takeover", async () => {
+    await behaviour("MIPAM-02", "R");
+    const v = mipam02Lock(
+      lockRun((t) => {
+        t.writers[1]!.events = [{ kind: "start", atMs: 1796307195900 }, { kind: "alloc", atMs: 1796307196500, cidr: "10.0.3.0/24" }, { kind: "alloc", atMs: 1796307197500, cidr: "10.0.4.0/24" }, { kind: "done", atMs: 1796307198000 }];
+      }),
+      { boundMs: 55_000 },
+    );
+    expect(v.reasons).toEqual([
+      "node-b allocated 2 prefixes without holding the lock, the first 10.0.3.0/24 13954 ms before the fault",
+      "two writers at once: node-b wrote from 13954 ms before the fault while node-a held /mnt/ipam/ipam.lock (from 20746 ms before the fault until the fault)",
+      `no standby acquired /mnt/ipam/ipam.lock after node-a was lost (${ACTION})`,
+    ]);
+  });
+
+  it("MIPAM-02 (lock) names a fault on the node that did not hold the lock, and a standby that allocates nothing", async () => {
+    await behaviour("MIPAM-02", "R");
+    expect(mipam02Lock(lockRun((t) => void (t.fault.node = "node-b")), { boundMs: 55_000 }).reasons).toEqual(["the fault hit node-b but node-a held /mnt/ipam/ipam.lock: nothing to take over"]);
+    const idle = mipam02Lock(lockRun((t) => void (t.writers[1]!.events = t.writers[1]!.events.filter((e) => e.kind !== "alloc"))), { boundMs: 55_000 });
+    expect(idle.reasons).toEqual(["node-b took /mnt/ipam/ipam.lock but allocated nothing after it"]);
   });
 });

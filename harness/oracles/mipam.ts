@@ -218,3 +218,95 @@ export function mipam05(input: { pvc: PvcRow; storageClass: StorageClass; access
   }
   return verdict("MIPAM-05", failures, passes);
 }
+
+/**
+ * What the kernel lab records of the IPAM's leader lock on the shared NFS volume (MIPAM-02 at depth
+ * D, harness/lab/nfs.lab.test.ts): each replica's own log (guest clock, ms) of when it started, got
+ * the exclusive lock, allocated a prefix and finished, and when the leader's node was lost.
+ * mipam02's timeline cannot stand for this: it is made of Kubernetes node conditions, pod Ready and
+ * the service's endpoints, none of which exists there; the lock on the volume is what makes one
+ * replica the writer.
+ */
+export const LockTakeoverSchema = z
+  .object({
+    lock: z.string().min(1),
+    fault: z.object({ node: z.string().min(1), atMs: z.number().min(0), action: z.string().min(1) }).strict(),
+    writers: z
+      .array(
+        z
+          .object({
+            node: z.string().min(1),
+            events: z.array(
+              z.discriminatedUnion("kind", [
+                z.object({ kind: z.literal("start"), atMs: z.number().min(0) }).strict(),
+                z.object({ kind: z.literal("acquired"), atMs: z.number().min(0) }).strict(),
+                z.object({ kind: z.literal("alloc"), atMs: z.number().min(0), cidr: z.string().min(1) }).strict(),
+                z.object({ kind: z.literal("done"), atMs: z.number().min(0) }).strict(),
+              ]),
+            ),
+          })
+          .strict(),
+      )
+      .min(2),
+  })
+  .strict();
+export type LockTakeover = z.output<typeof LockTakeoverSchema>;
+
+/**
+ * MIPAM-02 on a lock timeline: one writer at a time (no allocation without the lock, no two holders
+ * at once; a writer holds it from "acquired" (or its first allocation) until "done", the faulted
+ * node until the fault unless it was done before), the lock held
+ * by the faulted node before the fault, a standby getting it within `boundMs` of the fault (takeover
+ * = fault → the standby's "acquired") and allocating after it. Times in reasons are relative to the
+ * fault.
+ */
+export function mipam02Lock(t: LockTakeover, params: { boundMs: number }): Verdict {
+  const failures: string[] = [];
+  const passes: string[] = [];
+  const m: Record<string, number> = { boundMs: params.boundMs };
+  const rel = (ms: number) => ms - t.fault.atMs;
+  const when = (ms: number) => (rel(ms) < 0 ? `${-rel(ms)} ms before the fault` : rel(ms) === 0 ? "the fault" : `${rel(ms)} ms after the fault`);
+  const writers = t.writers.map((w) => {
+    const ev = [...w.events].sort((a, b) => a.atMs - b.atMs);
+    const acquired = ev.find((e) => e.kind === "acquired")?.atMs;
+    // a writer holds the lock until it is done; the faulted one until the fault if it was not done by then
+    const done = ev.find((e) => e.kind === "done")?.atMs;
+    const end = w.node === t.fault.node && (done === undefined || done > t.fault.atMs) ? t.fault.atMs : (done ?? ev[ev.length - 1]?.atMs ?? 0);
+    return { node: w.node, ev, acquired, end, allocs: ev.filter((e) => e.kind === "alloc") };
+  });
+  for (const w of writers) {
+    const free = w.allocs.filter((a) => w.acquired === undefined || a.atMs < w.acquired);
+    if (free.length) failures.push(`${w.node} allocated ${free.length} prefixes without holding the lock, the first ${free[0]!.cidr} ${when(free[0]!.atMs)}`);
+  }
+  // hold intervals [acquired or first allocation, end]; two that overlap are two writers at once
+  const holds = writers.map((w) => ({ w, from: Math.min(w.acquired ?? Infinity, w.allocs[0]?.atMs ?? Infinity) })).filter((h) => h.from !== Infinity);
+  for (let i = 0; i < holds.length; i++) {
+    for (let j = i + 1; j < holds.length; j++) {
+      const [a, b] = [holds[i]!, holds[j]!].sort((x, y) => x.from - y.from) as [(typeof holds)[number], (typeof holds)[number]];
+      if (b.from < a.w.end) failures.push(`two writers at once: ${b.w.node} wrote from ${when(b.from)} while ${a.w.node} held ${t.lock} (from ${when(a.from)} until ${when(a.w.end)})`);
+    }
+  }
+  const leader = writers.filter((w) => w.acquired !== undefined && w.acquired < t.fault.atMs).sort((a, b) => a.acquired! - b.acquired!)[0];
+  if (!leader) failures.push(`no writer held ${t.lock} before the fault`);
+  else if (leader.node !== t.fault.node) failures.push(`the fault hit ${t.fault.node} but ${leader.node} held ${t.lock}: nothing to take over`);
+  else {
+    m.leaderAllocs = leader.allocs.length;
+    passes.push(`${leader.node} held ${t.lock} from ${when(leader.acquired!)} and allocated ${leader.allocs.length} prefixes`);
+    const standby = writers.filter((w) => w.node !== leader.node && w.acquired !== undefined && w.acquired >= t.fault.atMs).sort((a, b) => a.acquired! - b.acquired!)[0];
+    if (!standby) {
+      if (!writers.some((w) => w.node !== leader.node && w.acquired !== undefined)) failures.push(`no standby acquired ${t.lock} after ${t.fault.node} was lost (${t.fault.action})`);
+    } else {
+      m.takeoverMs = rel(standby.acquired!);
+      if (m.takeoverMs > params.boundMs) failures.push(`takeover took ${m.takeoverMs} ms, more than the bound ${params.boundMs} ms`);
+      else passes.push(`${standby.node} acquired ${t.lock} ${m.takeoverMs} ms after ${t.fault.node} was lost (bound ${params.boundMs} ms)`);
+      const next = standby.allocs.filter((a) => a.atMs >= standby.acquired!);
+      m.standbyAllocs = next.length;
+      if (!next.length) failures.push(`${standby.node} took ${t.lock} but allocated nothing after it`);
+      else {
+        m.firstAllocMs = rel(next[0]!.atMs);
+        passes.push(`${standby.node} continued: ${next.length} prefixes from ${next[0]!.cidr} (${when(next[0]!.atMs)})`);
+      }
+    }
+  }
+  return verdict("MIPAM-02", failures, passes, m);
+}
