@@ -17,7 +17,7 @@ import { parsePing } from "../evidence/parsers/ping.ts";
 import { attachJson, attachText } from "../report/allure.ts";
 import { footprint } from "../testing/footprint.ts";
 import { DirectMachine } from "./direct.ts";
-import { labProvided, labRun } from "./lab.ts";
+import { labProvided, labRun, labTeardown } from "./lab.ts";
 import { LAB_NEEDS, chooseTargets } from "./targets.ts";
 
 const p = labProvided();
@@ -117,8 +117,4 @@ describe(`${tag} kernel lab direct target: a privileged container of the lab use
   });
 });
 
-afterAll(async () => {
-  const t = await run.teardown();
-  run.removeSignalHandlers();
-  expect(t.errors).toEqual([]);
-});
+labTeardown(run);

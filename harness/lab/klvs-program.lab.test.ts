@@ -35,7 +35,7 @@ import {
   BACKENDS, ROUTERS, VIP, type Router, type VirtualServer, confPath, keepalivedAsIngress, keepalivedConf, keepalivedProcsScript, keepalivedReloadScript,
   keepalivedStartScript, keepalivedStopScript, networkScript, parseKeepalivedProcs, procsAsRouterPods, routerUpScript, until, vsName, writeConf,
 } from "./klvs-topology.ts";
-import { type LabMachine, NetnsExecutor, attachConsole, cleanStop, labFile, labMachine, labRun, targetKernel } from "./lab.ts";
+import { type LabMachine, NetnsExecutor, attachConsole, cleanStop, labFile, labMachine, labRun, targetKernel, labTeardown } from "./lab.ts";
 
 const lab = labFile(import.meta.filename);
 const run = labRun("klvsprog");
@@ -550,8 +550,4 @@ echo "--- flushed"; cat /tmp/ipvs-flushed`,
   });
 }
 
-afterAll(async () => {
-  const t = await run.teardown();
-  run.removeSignalHandlers();
-  expect(t.errors).toEqual([]);
-});
+labTeardown(run);

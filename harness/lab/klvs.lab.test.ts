@@ -28,7 +28,7 @@ import { VipTimelineSchema, klvs05, klvs06, type RouterVrrp } from "../oracles/k
 import { formatVerdict } from "../oracles/verdict.ts";
 import { attachJson, attachText, behaviour } from "../report/allure.ts";
 import { BACKENDS as ALL_BACKENDS, HOLDERS, PAIR_SERVICES, ROUTERS, VIP, keepalivedConf, keepalivedStopScript, networkScript, routerUpScript, until, writeConf, type Router } from "./klvs-topology.ts";
-import { type LabMachine, NetnsExecutor, attachConsole, cleanStop, labFile, labMachine, labRun, targetKernel } from "./lab.ts";
+import { type LabMachine, NetnsExecutor, attachConsole, cleanStop, labFile, labMachine, labRun, targetKernel, labTeardown } from "./lab.ts";
 
 const lab = labFile(import.meta.filename);
 const run = labRun("klvs");
@@ -240,8 +240,4 @@ for (const { target, tag } of lab.targets) {
   });
 }
 
-afterAll(async () => {
-  const t = await run.teardown();
-  run.removeSignalHandlers();
-  expect(t.errors).toEqual([]);
-});
+labTeardown(run);

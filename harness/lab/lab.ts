@@ -1,8 +1,10 @@
-import { beforeEach, inject } from "vitest";
+import { readdirSync, readFileSync } from "node:fs";
+import { afterAll, beforeEach, expect, inject } from "vitest";
 import { type ExecOptions, type ExecResult, type Executor, commandLine, settle } from "../exec/types.ts";
 import { gateSuite } from "../preflight/gate.ts";
 import { attachText } from "../report/allure.ts";
 import { Run } from "../run.ts";
+import { footprint } from "../testing/footprint.ts";
 import { parseConfig } from "../config.ts";
 import type { LabImage } from "./image.ts";
 import { DirectMachine } from "./direct.ts";
@@ -127,4 +129,29 @@ export class NetnsExecutor implements Executor {
 /** attach the machine's console log (a VM: kernel messages, nc-init, the agent; the direct target: the host's dmesg) to the running test */
 export async function attachConsole(vm: LabMachine): Promise<void> {
   await attachText(vm instanceof DirectMachine ? `${vm.where} host kernel messages (dmesg)` : `${vm.where} console log`, await vm.consoleLog());
+}
+
+/** QEMU processes whose command line names `runId` (a lab VM is named `<run id>-<role>`) */
+export function qemuOf(runId: string): string[] {
+  return readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`${runId}-`) && readFileSync(`/proc/${p}/comm`, "utf8").startsWith("qemu");
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * A lab file's last step (module scope): the run's teardown without errors, then nothing of the
+ * run left running: no QEMU naming it, no container labelled with it (the direct target).
+ */
+export function labTeardown(run: Run): void {
+  afterAll(async () => {
+    const t = await run.teardown();
+    run.removeSignalHandlers();
+    expect(t.errors).toEqual([]);
+    expect(qemuOf(run.id), `QEMU processes of run ${run.id} left`).toEqual([]);
+    expect((await footprint(run.id)).containers, `containers of run ${run.id} left`).toEqual([]);
+  });
 }

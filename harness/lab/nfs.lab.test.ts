@@ -41,7 +41,7 @@ import { IpamPrefixSchema, parseIpamPrefixes, type IpamPrefix } from "../evidenc
 import { LockTakeoverSchema, mipam02Lock, mipam04, type LockTakeover } from "../oracles/mipam.ts";
 import { formatVerdict, type Verdict } from "../oracles/verdict.ts";
 import { attachJson, attachText, behaviour } from "../report/allure.ts";
-import { type LabMachine, NetnsExecutor, attachConsole, cleanStop, labFile, labMachine, labRun, targetKernel } from "./lab.ts";
+import { type LabMachine, NetnsExecutor, attachConsole, cleanStop, labFile, labMachine, labRun, targetKernel, labTeardown } from "./lab.ts";
 
 const lab = labFile(import.meta.filename);
 const run = labRun("nfs");
@@ -411,18 +411,4 @@ for (const { target, tag } of lab.targets) {
   });
 }
 
-afterAll(async () => {
-  const t = await run.teardown();
-  run.removeSignalHandlers();
-  expect(t.errors).toEqual([]);
-  // no QEMU of this run is left (looked up by the run id in the process's command line)
-  const { readdirSync, readFileSync } = await import("node:fs");
-  const left = readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`${run.id}-`) && readFileSync(`/proc/${p}/comm`, "utf8").startsWith("qemu");
-    } catch {
-      return false;
-    }
-  });
-  expect(left, `QEMU processes of run ${run.id} left`).toEqual([]);
-});
+labTeardown(run);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ExecError } from "../exec/types.ts";
 import { attachJson } from "../report/allure.ts";
-import { labProvided, labRun } from "./lab.ts";
+import { labProvided, labRun, labTeardown } from "./lab.ts";
 import { targetTag } from "./targets.ts";
 import { LabVm, SHARE_MOUNT } from "./vm.ts";
 
@@ -76,8 +76,4 @@ describe(`${tag} kernel lab VM: the Executor every lab control runs on`, () => {
   });
 });
 
-afterAll(async () => {
-  const t = await run.teardown();
-  run.removeSignalHandlers();
-  expect(t.errors).toEqual([]);
-});
+labTeardown(run);
