@@ -23,7 +23,7 @@ export const SECURITY_MIRROR = process.env.NETCONFORM_DEBIAN_SECURITY_MIRROR ?? 
 export const LAB_PACKAGES = [
   "kmod", "procps", "iproute2", "iptables", "nftables", "conntrack", "ipvsadm", "keepalived",
   "strongswan-swanctl", "charon-systemd", "libcharon-extra-plugins", "lksctp-tools", "ncat",
-  "nfs-kernel-server", "nfs-common", "python3", "iputils-ping", "socat", "tcpdump",
+  "nfs-kernel-server", "nfs-common", "python3", "iputils-ping", "socat", "tcpdump", "ethtool",
 ];
 
 /** The kernels the lab boots by default: bookworm's 6.1 and the 6.12 of bookworm-security. */

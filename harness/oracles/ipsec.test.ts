@@ -113,6 +113,30 @@ describe("IPSEC-02 (N) policy-based tunnel loses replies of VIP-owner backends",
     expect(v.reasons).toEqual(["documented failure not exercised: no conntrack entry for sctp → 1.2.3.4:10000 went to a backend on the VIP owner (10.42.0.38, 10.42.0.39)"]);
   });
 
+  // real output: `conntrack -L -p sctp --orig-dst 198.51.100.16` on the VIP owner during SCTP probes through a
+  // policy-based tunnel (harness/lab/ipsec.lab.test.ts, kernel 6.1.0-50 and 6.12.111): the pod's INIT ACK passed
+  // conntrack (no [UNREPLIED]) and was dropped by the client for its bad CRC32c (SctpChecksumErrors rose)
+  const labSctp = `sctp     132 2 COOKIE_WAIT src=192.0.2.1 dst=198.51.100.16 sport=37836 dport=80 src=10.42.0.5 dst=192.0.2.1 sport=8080 dport=37836 mark=0 use=1
+sctp     132 9 CLOSED src=192.0.2.1 dst=198.51.100.16 sport=37981 dport=80 src=10.42.1.5 dst=192.0.2.1 sport=8080 dport=37981 [ASSURED] mark=0 use=1
+sctp     132 6 CLOSED src=192.0.2.1 dst=198.51.100.16 sport=35716 dport=80 src=10.42.1.5 dst=192.0.2.1 sport=8080 dport=35716 [ASSURED] mark=0 use=1
+conntrack v1.4.7 (conntrack-tools): 3 flow entries have been shown.
+`;
+  const labBase = () => ({ ...base(), conntrack: parseConntrack(labSctp).entries, flow: { proto: "sctp", dst: "198.51.100.16", dport: 80 }, vipOwnerBackends: ["10.42.0.5"], client: { sent: 3, received: 2 } });
+
+  it("IPSEC-02 is ok when the VIP owner's pod answered but its SCTP association never became [ASSURED] (COOKIE_WAIT: the kernel lab's real conntrack)", async () => {
+    await behaviour("IPSEC-02", "R");
+    const v = ipsec02(labBase());
+    expect(v.ok, formatVerdict(v)).toBe(true);
+    expect(v.reasons).toContain("documented failure observed: 1 of 1 flow(s) to VIP-owner backends never completed the handshake (0 [UNREPLIED], 1 answered by the backend but never [ASSURED]: COOKIE_WAIT) (10.42.0.5)");
+  });
+
+  it("IPSEC-02 is not ok when the same associations all became [ASSURED] (the lab's real conntrack, CRC offload off)", async () => {
+    await behaviour("IPSEC-02", "R");
+    const v = ipsec02({ ...labBase(), conntrack: parseConntrack(labSctp.replace("2 COOKIE_WAIT", "8 CLOSED").replace("dport=37836 mark", "dport=37836 [ASSURED] mark")).entries, client: { sent: 3, received: 3 } });
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual(["documented failure not reproduced: all 1 flow(s) to VIP-owner backends were replied", "documented failure not reproduced: client received all 3 replies"]);
+  });
+
   it("IPSEC-02 is not ok when the tunnel itself is down (a different failure)", async () => {
     await behaviour("IPSEC-02", "R");
     const after = parseSwanctlSas(text("IPSEC-02", "pass", "sas-after.swanctl").replace("INSTALLED", "REKEYED"));

@@ -106,6 +106,8 @@ function flowSnapshot(entries: ConntrackEntry[], flow: Flow): ConntrackEntry[] {
 }
 
 const backendOf = (e: ConntrackEntry): string => e.reply.src;
+/** protocols whose conntrack entry becomes [ASSURED] once the handshake completed */
+const handshake = (e: ConntrackEntry): boolean => e.proto === "tcp" || e.proto === "sctp";
 const fmtFlow = (f: Flow): string => `${f.proto} → ${f.dst}${f.dport !== undefined ? `:${f.dport}` : ""}`;
 
 function checkClient(client: ClientReplies, failures: string[], passes: string[]): void {
@@ -192,7 +194,8 @@ export interface Ipsec02Input {
 /**
  * IPSEC-02 (N): policy-based tunnel with pod-network backends loses the replies of backends on the
  * VIP-owner node. ok = the evidence shows exactly that: the tunnel is up and carries the requests
- * in, a flow to a VIP-owner backend stays [UNREPLIED], and the client misses replies.
+ * in, a flow to a VIP-owner backend is lost (stays [UNREPLIED], or — TCP/SCTP — was answered by the
+ * backend but never became [ASSURED]), and the client misses replies.
  */
 export function ipsec02(input: Ipsec02Input): Verdict {
   const id = "IPSEC-02";
@@ -207,10 +210,16 @@ export function ipsec02(input: Ipsec02Input): Verdict {
   }
   const snap = flowSnapshot(input.conntrack, input.flow);
   const local = snap.filter((e) => input.vipOwnerBackends.includes(backendOf(e)));
-  const lost = local.filter((e) => e.unreplied);
+  // lost: [UNREPLIED], or (TCP/SCTP) answered by the backend but never [ASSURED]: measured in the kernel
+  // lab, the pod's SCTP INIT ACK passes the VIP owner's conntrack (COOKIE_WAIT, no [UNREPLIED]) and is
+  // lost after it, so the handshake never completes
+  const lost = local.filter((e) => e.unreplied || (handshake(e) && !e.flags.includes("ASSURED")));
+  const unreplied = lost.filter((e) => e.unreplied).length;
+  const ips = [...new Set(lost.map(backendOf))].join(", ");
   if (local.length === 0) failures.push(`documented failure not exercised: no conntrack entry for ${fmtFlow(input.flow)} went to a backend on the VIP owner (${input.vipOwnerBackends.join(", ")})`);
   else if (lost.length === 0) failures.push(`documented failure not reproduced: all ${local.length} flow(s) to VIP-owner backends were replied`);
-  else passes.push(`documented failure observed: ${lost.length} of ${local.length} flow(s) to VIP-owner backends stayed [UNREPLIED] (${[...new Set(lost.map(backendOf))].join(", ")})`);
+  else if (unreplied === lost.length) passes.push(`documented failure observed: ${lost.length} of ${local.length} flow(s) to VIP-owner backends stayed [UNREPLIED] (${ips})`);
+  else passes.push(`documented failure observed: ${lost.length} of ${local.length} flow(s) to VIP-owner backends never completed the handshake (${unreplied} [UNREPLIED], ${lost.length - unreplied} answered by the backend but never [ASSURED]: ${[...new Set(lost.filter((e) => !e.unreplied).map((e) => e.state ?? "no state"))].join(", ")}) (${ips})`);
   const remoteOk = snap.filter((e) => !input.vipOwnerBackends.includes(backendOf(e)) && !e.unreplied);
   if (remoteOk.length > 0) passes.push(`flows to other nodes' backends were replied (${remoteOk.length}), as documented`);
   const c = input.client;
