@@ -436,12 +436,14 @@ describe(`IPsec to a MetalLB VIP ${M}`, () => {
   // IPSEC-02/03/04: in-kernel ESP (policy-based) and VTI; kernel skips where those are absent
 
   for (const policy of ["Cluster", "Local"] as const) {
-    it(`IPSEC-02 policy-based tunnel, pod-network backends, inner VIP ${policy}: replies of backends on the VIP owner are lost (documented failure)`, async (ctx) => {
+    // SCTP, as the engineers ran it: the kernel lab (harness/lab/ipsec.lab.test.ts) reproduces the
+    // loss with SCTP only (the pod's CRC32c left to offload, sent through ESP unchecked); TCP is answered
+    it(`IPSEC-02 policy-based tunnel, pod-network backends, inner VIP ${policy}: SCTP replies of backends on the VIP owner are lost (documented failure)`, async (ctx) => {
       await behaviour("IPSEC-02", "L");
-      skipForKernel(ctx, await kernelMissing(["INET_ESP"]));
+      skipForKernel(ctx, await kernelMissing(["INET_ESP", "IP_SCTP"]));
       await withEvidence(`IPSEC-02 policy-based, ${policy}`, evidence(), async () => {
-        const w = await gatewayWorld("policy", { innerPolicy: policy, protos: ["tcp"] });
-        const { input } = await gatewayRound(w, `IPSEC-02 ${policy}`, "tcp");
+        const w = await gatewayWorld("policy", { innerPolicy: policy, protos: ["sctp"] });
+        const { input } = await gatewayRound(w, `IPSEC-02 ${policy}`, "sctp");
         const v = ipsec02({ sas: input.sas, conntrack: input.conntrack, flow: input.flow, vipOwnerBackends: input.vipOwnerBackends, client: input.client });
         await report(v, `IPSEC-02 ${policy}`);
         await check(v);
