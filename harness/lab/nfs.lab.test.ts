@@ -312,6 +312,8 @@ for (const { target, tag } of lab.targets) {
       return r;
     }
 
+    let serverSetup = "";
+
     beforeAll(async () => {
       if (!lab.enabled) return;
       const t0 = Date.now();
@@ -319,7 +321,8 @@ for (const { target, tag } of lab.targets) {
       timings["boot to first command (ms)"] = vm.bootMs;
       await vm.run(["sh", "-c", "mkdir -p /run/ipam && cat > /run/ipam/writer.py"], { input: WRITER });
       const s = await vm.sh(SERVER, { timeoutMs: 120_000 });
-      await attachText("NFS server set-up", s.stdout + s.stderr);
+      // attached by the first test: allure has no test to attach to in beforeAll
+      serverSetup = s.stdout + s.stderr;
       timings["setup incl. boot and nfsd (ms)"] = Date.now() - t0;
     });
 
@@ -345,6 +348,7 @@ for (const { target, tag } of lab.targets) {
       await behaviour("MIPAM-04", "D");
       await withEvidence("MIPAM-02/04 pass case", evidence, async () => {
         const setup = await vm.sh(`uname -r; echo "lease $(cat /proc/fs/nfsd/nfsv4leasetime) grace $(cat /proc/fs/nfsd/nfsv4gracetime)"; exportfs -v 2>&1; ps -eo pid,args | grep -E 'nfsdcld|rpc.mountd' | grep -v grep`);
+        await attachText("NFS server set-up", serverSetup);
         await attachText("kernel and server", `${targetKernel(target).pkg}\n${setup.stdout}\n(${lab.why})`);
         expect(setup.stdout.split("\n")[0]).toBe(targetKernel(target).version);
         expect(setup.stdout).toContain(`lease ${LEASE_S} grace ${GRACE_S}`);
