@@ -56,7 +56,7 @@ import { type ClientReplies, type Flow, ipsec01, ipsec02, ipsec03, ipsec04 } fro
 import { formatVerdict, type Verdict } from "../oracles/verdict.ts";
 import { attachJson, attachText, behaviour } from "../report/allure.ts";
 import { redact } from "../report/redact.ts";
-import { type LabMachine, NetnsExecutor, attachConsole, cleanStop, labFile, labMachine, labRun, targetKernel, labTeardown } from "./lab.ts";
+import { type LabMachine, NetnsExecutor, attachConsole, stopMachine, labFile, labMachine, labRun, targetKernel, labTeardown } from "./lab.ts";
 
 const lab = labFile(import.meta.filename);
 const run = labRun("ipsec");
@@ -431,7 +431,7 @@ echo "# tcpdump -nv -i eth0 sctp (remote; inbound ESP shows here once decrypted)
     beforeAll(async () => {
       if (!lab.enabled) return;
       const t0 = Date.now();
-      vm = await labMachine(run, target, targetKernel(target).version.replace(/[^A-Za-z0-9.-]/g, "-").slice(0, 20));
+      vm = await labMachine(run, target);
       timings["boot to first command (ms)"] = vm.bootMs;
       node = new NetnsExecutor(vm, "node");
       remote = new NetnsExecutor(vm, "remote");
@@ -450,10 +450,7 @@ echo "# tcpdump -nv -i eth0 sctp (remote; inbound ESP shows here once decrypted)
     afterAll(async () => {
       if (!vm) return;
       await attachJson("timings", timings).catch(() => {});
-      const s = await vm.stop();
-      timings["power-off (ms)"] = s.ms;
-      expect(cleanStop(s), `${vm.name}: ${s.how}`).toBe(true);
-      expect(vm.running).toBe(false);
+      await stopMachine(vm, timings);
     });
 
     // ---------------------------------------------------------------------------------------

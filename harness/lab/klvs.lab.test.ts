@@ -28,7 +28,7 @@ import { VipTimelineSchema, klvs05, klvs06, type RouterVrrp } from "../oracles/k
 import { formatVerdict } from "../oracles/verdict.ts";
 import { attachJson, attachText, behaviour } from "../report/allure.ts";
 import { BACKENDS as ALL_BACKENDS, HOLDERS, PAIR_SERVICES, ROUTERS, VIP, keepalivedConf, keepalivedStopScript, networkScript, routerUpScript, until, writeConf, type Router } from "./klvs-topology.ts";
-import { type LabMachine, NetnsExecutor, attachConsole, cleanStop, labFile, labMachine, labRun, targetKernel, labTeardown } from "./lab.ts";
+import { type LabMachine, NetnsExecutor, attachConsole, stopMachine, labFile, labMachine, labRun, labTeardown } from "./lab.ts";
 
 const lab = labFile(import.meta.filename);
 const run = labRun("klvs");
@@ -139,7 +139,7 @@ for (const { target, tag } of lab.targets) {
     beforeAll(async () => {
       if (!lab.enabled) return;
       const t0 = Date.now();
-      vm = await labMachine(run, target, `klvs-${targetKernel(target).version.replace(/[^A-Za-z0-9.-]/g, "-").slice(0, 20)}`);
+      vm = await labMachine(run, target, "klvs-");
       timings["boot to first command (ms)"] = vm.bootMs;
       await vm.sh(NETWORK);
       for (const r of ROUTERS) await startRouter(r);
@@ -157,9 +157,7 @@ for (const { target, tag } of lab.targets) {
 
     afterAll(async () => {
       if (!vm) return;
-      const s = await vm.stop();
-      expect(cleanStop(s), `${vm.name}: ${s.how}`).toBe(true);
-      expect(vm.running).toBe(false);
+      await stopMachine(vm);
     });
 
     it(`${tag} KLVS-05 passes: both routers carry the same IPVS programming (ipvsadm -Ln on router-1, /proc/net/ip_vs on router-2), and rr spreads over both real servers (namespaces stand in for client/routers/real servers)`, async () => {

@@ -76,8 +76,12 @@ export function labRun(tag: string): Run {
 /** A machine of the lab: a VM booting a lab kernel, or the direct target on the host kernel. */
 export type LabMachine = LabVm | DirectMachine;
 
-/** Start the machine of `target` for `run`; it is stopped by the run's teardown (and attached when a test failed). */
-export async function labMachine(run: Run, target: LabTarget, role: string): Promise<LabMachine> {
+/**
+ * Start the machine of `target` for `run`, named `<run id>-<prefix><kernel version>`; it is stopped
+ * by the run's teardown (and attached when a test failed).
+ */
+export async function labMachine(run: Run, target: LabTarget, prefix = ""): Promise<LabMachine> {
+  const role = `${prefix}${targetKernel(target).version.replace(/[^A-Za-z0-9.-]/g, "-").slice(0, 20)}`;
   const name = `${run.id}-${role}`.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64);
   if (target.kind === "host") {
     const m = await DirectMachine.start({ image: target.image, name, runId: run.id, kernelVersion: target.kernelVersion });
@@ -101,6 +105,14 @@ export function targetKernel(t: LabTarget): { version: string; pkg: string } {
 /** a clean stop: a VM powered off, the direct target's container removed */
 export function cleanStop(s: StopResult): boolean {
   return s.how === "powered off" || s.how === "removed";
+}
+
+/** A lab file's afterAll: stop the machine (its time into `timings` when given) and expect a clean stop. */
+export async function stopMachine(vm: LabMachine, timings?: Record<string, number>): Promise<void> {
+  const s = await vm.stop();
+  if (timings) timings["power-off (ms)"] = s.ms;
+  expect(cleanStop(s), `${vm.name}: ${s.how}`).toBe(true);
+  expect(vm.running).toBe(false);
 }
 
 /** A network namespace of the guest as an Executor: `ip netns exec <ns> argv…`. */

@@ -41,7 +41,7 @@ import { IpamPrefixSchema, parseIpamPrefixes, type IpamPrefix } from "../evidenc
 import { LockTakeoverSchema, mipam02Lock, mipam04, type LockTakeover } from "../oracles/mipam.ts";
 import { formatVerdict, type Verdict } from "../oracles/verdict.ts";
 import { attachJson, attachText, behaviour } from "../report/allure.ts";
-import { type LabMachine, NetnsExecutor, attachConsole, cleanStop, labFile, labMachine, labRun, targetKernel, labTeardown } from "./lab.ts";
+import { type LabMachine, NetnsExecutor, attachConsole, stopMachine, labFile, labMachine, labRun, targetKernel, labTeardown } from "./lab.ts";
 
 const lab = labFile(import.meta.filename);
 const run = labRun("nfs");
@@ -317,7 +317,7 @@ for (const { target, tag } of lab.targets) {
     beforeAll(async () => {
       if (!lab.enabled) return;
       const t0 = Date.now();
-      vm = await labMachine(run, target, `nfs-${targetKernel(target).version.replace(/[^A-Za-z0-9.-]/g, "-").slice(0, 20)}`);
+      vm = await labMachine(run, target, "nfs-");
       timings["boot to first command (ms)"] = vm.bootMs;
       await vm.run(["sh", "-c", "mkdir -p /run/ipam && cat > /run/ipam/writer.py"], { input: WRITER });
       const s = await vm.sh(SERVER, { timeoutMs: 120_000 });
@@ -335,10 +335,7 @@ for (const { target, tag } of lab.targets) {
 
     afterAll(async () => {
       if (!vm) return;
-      const s = await vm.stop();
-      timings["power-off (ms)"] = s.ms;
-      expect(cleanStop(s), `${vm.name}: ${s.how}`).toBe(true);
-      expect(vm.running).toBe(false);
+      await stopMachine(vm, timings);
     });
 
     let passed: RunRecord | undefined;

@@ -19,7 +19,7 @@ import { parseConntrack } from "../evidence/parsers/conntrack.ts";
 import { mlb09 } from "../oracles/mlb.ts";
 import { formatVerdict, type Verdict } from "../oracles/verdict.ts";
 import { attachJson, attachText, behaviour } from "../report/allure.ts";
-import { type LabMachine, NetnsExecutor, attachConsole, cleanStop, labFile, labMachine, labRun, targetKernel, labTeardown } from "./lab.ts";
+import { type LabMachine, NetnsExecutor, attachConsole, stopMachine, labFile, labMachine, labRun, targetKernel, labTeardown } from "./lab.ts";
 
 const lab = labFile(import.meta.filename);
 const run = labRun("sctp");
@@ -93,7 +93,7 @@ for (const { target, tag } of lab.targets) {
     beforeAll(async () => {
       if (!lab.enabled) return;
       const t0 = Date.now();
-      vm = await labMachine(run, target, targetKernel(target).version.replace(/[^A-Za-z0-9.-]/g, "-").slice(0, 20));
+      vm = await labMachine(run, target);
       timings["boot to first command (ms)"] = vm.bootMs;
       node = new NetnsExecutor(vm, "node");
       client = new NetnsExecutor(vm, "client");
@@ -110,10 +110,7 @@ for (const { target, tag } of lab.targets) {
 
     afterAll(async () => {
       if (!vm) return;
-      const s = await vm.stop();
-      timings["power-off (ms)"] = s.ms;
-      expect(cleanStop(s), `${vm.name}: ${s.how}`).toBe(true);
-      expect(vm.running).toBe(false);
+      await stopMachine(vm, timings);
     });
 
     it(`${tag} MLB-09 passes: the association is DNATed to the pod and conntrack walks COOKIE_WAIT → ESTABLISHED [ASSURED] → CLOSED (namespaces stand in for client/node/pod)`, async () => {
