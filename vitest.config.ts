@@ -26,15 +26,6 @@ const filters = process.argv.slice(2).filter((a, i, all) => !a.startsWith("-") &
 process.env.NETCONFORM_FILTERS = JSON.stringify(filters);
 process.env.NETCONFORM_RUN_ID ??= `nc-${Date.now().toString(36)}-${process.pid.toString(36)}`;
 
-// The kernel lab (harness/lab: the controls the host kernel cannot run, on Debian kernels under
-// QEMU/TCG, or on the host kernel directly when it has their features; NETCONFORM_LAB=auto|always|never,
-// see harness/lab/targets.ts) is part of plain `npm test` (LAB_BY_DEFAULT). `npx vitest run --project lab`
-// runs it alone. Measured times are in the README's "Kernel lab" section.
-const LAB_BY_DEFAULT = true;
-const argv = process.argv.slice(2);
-const labAsked = argv.some((a, i) => a === "--project=lab" || (a === "lab" && argv[i - 1] === "--project"));
-const labIncluded = LAB_BY_DEFAULT || labAsked || process.env.NETCONFORM_LAB === "always";
-
 const resultsDir = process.env.NETCONFORM_ALLURE_RESULTS || "reports/allure-results";
 // workers write the run's environment (cluster, Kubernetes version, kube-proxy mode) next to the results
 process.env.NETCONFORM_ALLURE_RESULTS = resultsDir;
@@ -91,20 +82,21 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
-      ...(labIncluded
-        ? [{
-          extends: true,
-          test: {
-            name: "lab",
-            include: ["harness/**/*.lab.test.ts"],
-            globalSetup: ["harness/lab/global-lab.ts"],
-            // TCG boots take ~25 s idle and minutes on a loaded machine; the image build runs in the global setup
-            testTimeout: 600_000,
-            hookTimeout: 900_000,
-            fileParallelism: false,
-          },
-        }]
-        : []),
+      // the kernel lab (harness/lab): the controls the host kernel cannot run, on Debian kernels under
+      // QEMU/TCG, or on the host kernel directly when it has their features (NETCONFORM_LAB, see
+      // harness/lab/targets.ts); measured times are in the README's "Kernel lab" section
+      {
+        extends: true,
+        test: {
+          name: "lab",
+          include: ["harness/**/*.lab.test.ts"],
+          globalSetup: ["harness/lab/global-lab.ts"],
+          // TCG boots take ~25 s idle and minutes on a loaded machine; the image build runs in the global setup
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });
